@@ -1,0 +1,35 @@
+# Obsim: the two commands are `make run` and `make test`; both install what they need first.
+SWIFT ?= swift
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+RELEASE_BIN := .build/release/obsim
+
+.PHONY: deps build release run test bench check-timing clean
+
+# GSL, CFITSIO and pkg-config come from Debian's packages when pkg-config cannot find them.
+deps:
+	@if ! command -v pkg-config >/dev/null 2>&1 || ! pkg-config --exists gsl cfitsio; then \
+		echo "installing libgsl-dev libcfitsio-dev pkg-config with apt-get"; \
+		$(SUDO) apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq libgsl-dev libcfitsio-dev pkg-config; \
+	fi
+
+build: deps
+	$(SWIFT) build
+
+release: deps
+	$(SWIFT) build -c release
+
+# A real study on the default scenario; the report lands in Reports/.
+run: release
+	$(RELEASE_BIN) bench kernel --runs 3
+
+test: deps
+	$(SWIFT) build --build-tests
+	$(SWIFT) test --skip-build
+
+bench: release
+	$(RELEASE_BIN) bench kernel --runs 5
+	$(RELEASE_BIN) bench kernel --workload mmc --runs 3
+
+clean:
+	rm -rf .build

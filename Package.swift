@@ -1,0 +1,47 @@
+// swift-tools-version: 6.1
+// Obsim: a discrete-event simulator of an observatory's calibration work.
+// Module arrows follow ../shared/DESIGN.md: obsim -> Reporting, Experiments, ScenarioKit -> Procedures
+// -> Observatory, Analysis -> SimKernel -> CGSL. Nothing below `obsim` prints.
+import PackageDescription
+
+let strict: [SwiftSetting] = [.swiftLanguageMode(.v6)]
+
+let package = Package(
+    name: "Obsim",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "obsim", targets: ["obsim"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.0.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.5.0"),
+    ],
+    targets: [
+        .systemLibrary(name: "CGSL", pkgConfig: "gsl", providers: [.apt(["libgsl-dev"])]),
+        .systemLibrary(name: "CFITSIO", pkgConfig: "cfitsio", providers: [.apt(["libcfitsio-dev"])]),
+        .target(name: "SimKernel", dependencies: ["CGSL"], swiftSettings: strict),
+        .target(name: "Observatory", dependencies: ["SimKernel", "CGSL"], swiftSettings: strict),
+        .target(name: "Analysis", dependencies: ["SimKernel", "CGSL"], swiftSettings: strict),
+        .target(name: "Procedures", dependencies: ["Observatory", "Analysis", "SimKernel"], swiftSettings: strict),
+        .target(name: "ScenarioKit", dependencies: ["Procedures", "Observatory", "SimKernel", "Yams"], swiftSettings: strict),
+        .target(name: "Experiments", dependencies: ["Procedures", "ScenarioKit", "SimKernel"], swiftSettings: strict),
+        .target(name: "Reporting", dependencies: ["Experiments", "ScenarioKit", "Procedures", "Observatory", "CFITSIO"], swiftSettings: strict),
+        .executableTarget(
+            name: "obsim",
+            dependencies: [
+                "Reporting", "Experiments", "ScenarioKit", "Procedures", "Observatory", "Analysis", "SimKernel",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strict
+        ),
+        .testTarget(name: "SimKernelTests", dependencies: ["SimKernel", "CGSL"], swiftSettings: strict),
+        .testTarget(name: "ObservatoryTests", dependencies: ["Observatory", "SimKernel", "CGSL"], swiftSettings: strict),
+        .testTarget(name: "AnalysisTests", dependencies: ["Analysis", "SimKernel"], swiftSettings: strict),
+        .testTarget(name: "ProceduresTests", dependencies: ["Procedures", "Observatory", "Analysis", "SimKernel"], swiftSettings: strict),
+        .testTarget(name: "ScenarioKitTests", dependencies: ["ScenarioKit", "Procedures"], swiftSettings: strict),
+        .testTarget(name: "ExperimentsTests", dependencies: ["Experiments", "ScenarioKit", "Procedures", "SimKernel"], swiftSettings: strict),
+        .testTarget(name: "ReportingTests", dependencies: ["Reporting", "Experiments", "CFITSIO"], swiftSettings: strict),
+    ]
+)

@@ -1,0 +1,4 @@
+#ifndef OBSIM_CFITSIO_SHIM_H
+#define OBSIM_CFITSIO_SHIM_H
+#include <fitsio.h>
+#endif

@@ -1,0 +1,1 @@
+// The Experiments module (see ../shared/DESIGN.md, "Layout"); its contents arrive with their issue.

@@ -1,0 +1,1 @@
+// The Observatory module (see ../shared/DESIGN.md, "Layout"); its contents arrive with their issue.

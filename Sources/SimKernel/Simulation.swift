@@ -1,0 +1,456 @@
+/// A discrete-event simulation: a clock, an event queue, and processes written as plain `async` Swift.
+///
+/// ## Execution model
+/// Every process is a Swift task whose executor preference is its own `ProcessCore`, a `TaskExecutor` that
+/// hands each job to this simulation's ready queue. `run(until:)` drains that queue on the calling thread,
+/// then fires the earliest scheduled wake-up, and so on. Nothing touches the global concurrency pool, so a
+/// run is a pure function of its inputs; separate simulations may run on separate threads at once.
+/// A suspended process parks an `UnsafeContinuation` in a slot; the queue holds plain
+/// (time, sequence, slot, generation) entries.
+///
+/// ## Ordering
+/// - Wake-ups at equal times fire in the order they were scheduled (a sequence number breaks ties).
+/// - A process created with `process(_:_:)` starts running when the current job ends, before any further
+///   scheduled wake-up, in creation order.
+/// - When a signal triggers or a resource is granted, the waiting processes are scheduled at the current
+///   time, in the order they started waiting, after everything already scheduled for that time.
+/// - `run(until: t)` fires every wake-up strictly before `t` and none at or after it; the clock then reads
+///   `t`.
+///
+/// A simulation is not thread-safe: it is created, run and shut down on one thread. It is
+/// `@unchecked Sendable` only so that processes (Swift tasks) may refer to it.
+public final class Simulation: @unchecked Sendable {
+    /// Simulated seconds since the scenario's epoch.
+    public private(set) var now: Double = 0
+    /// The named random streams of this trial.
+    public let streams: RandomStreams
+    /// Opt-in detailed trace; `nil` (off) by default, as in Monte Carlo runs.
+    public var trace: Trace?
+    /// Per-step spans, always recorded: they give the per-step timing of every trial.
+    public private(set) var steps: [StepRecord] = []
+    /// Set to false to skip step recording (the kernel benchmark does).
+    public var recordsSteps = true
+
+    var queue = EventQueue()
+    var seq: UInt64 = 0
+    var slots: [Slot] = []
+    var freeSlots: [Int32] = []
+    var ready: [ReadyJob] = []
+    var readyHead = 0
+    var live: [ProcessCore] = []
+    var finishedCores: [ProcessCore] = []
+    var failures: [(ProcessCore, SignalCore, any Error, Double)] = []
+    var nextProcessID = 0
+    /// True once `shutDown()` has begun: every suspension then throws `SimulationEnded`.
+    public private(set) var isShutDown = false
+    /// The process whose code is running right now (nil between jobs).
+    public private(set) var currentProcess: ProcessCore?
+
+    public init(streams: RandomStreams) {
+        GSLRuntime.prepare()
+        self.streams = streams
+    }
+
+    /// A simulation for trial `trial` of a study seeded with `seed`.
+    public convenience init(seed: UInt64 = 1, trial: UInt64 = 0) {
+        self.init(streams: RandomStreams(masterSeed: seed, trial: trial))
+    }
+
+    deinit {
+        if !isShutDown { shutDown() }
+    }
+
+    /// The named random stream of this trial (see `RandomStreams`).
+    public func stream(_ name: String) -> RandomStream { streams.stream(name) }
+
+    /// Number of wake-ups still scheduled (stale ones included).
+    public var scheduledCount: Int { queue.count }
+    /// Processes created and not yet finished.
+    public var liveProcessCount: Int { live.count }
+
+    // MARK: Processes
+
+    /// Starts `body` as a new process named `name`. It runs when the current job ends (see "Ordering").
+    /// Its result, or its error, is delivered to whoever awaits `value()`; a failure nobody awaited is
+    /// reported by `run` as `UnobservedProcessFailure`.
+    @discardableResult
+    public func process<T>(_ name: String, _ body: @escaping () async throws -> T) -> SimProcess<T> {
+        let core = ProcessCore(simulation: self, name: name, id: nextProcessID)
+        nextProcessID += 1
+        core.liveIndex = live.count
+        live.append(core)
+        let done = Signal<T>(self, name: name)
+        // The closure and the signal are used only on this simulation's thread; the box tells the compiler
+        // what the executor design guarantees, once, here.
+        let box = UncheckedSendableBox((body, done, core))
+        _ = Task(executorPreference: core) {
+            let (body, done, core) = box.value
+            do {
+                let v = try await body()
+                done.succeed(v)
+            } catch {
+                core.simulation.processFailed(core, done, error)
+            }
+            core.simulation.processFinished(core)
+        }
+        return SimProcess(core: core, completion: done)
+    }
+
+    /// Interrupts `process`: each thing it is waiting for is withdrawn (a timeout cancelled, a queued
+    /// resource request removed, a granted-but-unseen resource released, a signal wait dropped) and
+    /// `Interrupted(cause)` is thrown at its suspension point at the current time. A process that is not
+    /// suspended (it is running, or about to resume) receives it at its next suspension. Interrupting a
+    /// finished process does nothing.
+    public func interrupt(_ process: ProcessCore, _ cause: InterruptCause) {
+        guard !process.isFinished else { return }
+        let error = Interrupted(cause: cause)
+        if process.activeSlots.isEmpty {
+            if process.pendingInterrupt == nil { process.pendingInterrupt = error }
+            return
+        }
+        for s in process.activeSlots {
+            let i = Int(s)
+            withdraw(slot: i)
+            slots[i].generation &+= 1
+            slots[i].failure = error
+            schedule(slot: s, at: now)
+        }
+        trace?.record(now, process.name, "interrupted", ["cause": cause.description])
+    }
+
+    public func interrupt<T>(_ process: SimProcess<T>, _ cause: InterruptCause) { interrupt(process.core, cause) }
+
+    public func interrupt<T>(_ process: SimProcess<T>, reason: String) { interrupt(process.core, .reason(reason)) }
+
+    // MARK: Waiting
+
+    /// Suspends the calling process for `delay` simulated seconds.
+    public func timeout(_ delay: Double) async throws {
+        guard delay >= 0, delay.isFinite else { throw KernelMisuse.negativeDelay(delay) }
+        let p = try waitingProcess("timeout")
+        let s = allocSlot(process: p, action: .resume)
+        schedule(slot: s, at: now + delay)
+        try await suspend(s)
+    }
+
+    /// Suspends the calling process until simulated time `time` (at once if it has passed).
+    public func wait(until time: Double) async throws {
+        try await timeout(max(0, time - now))
+    }
+
+    /// A signal that succeeds `delay` seconds from now; for races such as "this or a 30 s time limit".
+    public func timeoutSignal(_ delay: Double, name: String = "timeout") -> Signal<Void> {
+        precondition(delay >= 0 && delay.isFinite, "a delay must be finite and non-negative")
+        let sig = Signal<Void>(self, name: name)
+        let s = allocSlot(process: nil, action: .fire(sig))
+        schedule(slot: s, at: now + delay)
+        return sig
+    }
+
+    /// Runs `action` at `now + delay`, outside any process (for model events such as a fault).
+    public func schedule(after delay: Double, _ action: @escaping () -> Void) {
+        precondition(delay >= 0 && delay.isFinite, "a delay must be finite and non-negative")
+        let s = allocSlot(process: nil, action: .call(action))
+        schedule(slot: s, at: now + delay)
+    }
+
+    // MARK: Running
+
+    /// Runs until no wake-up remains or the next one is at or after `limit`. Throws
+    /// `UnobservedProcessFailure` for the first process that failed with nobody awaiting it.
+    public func run(until limit: Double = .infinity) throws {
+        drainReady()
+        while let top = queue.first, top.time < limit {
+            _ = queue.pop()
+            now = top.time
+            fire(top)
+            drainReady()
+        }
+        if limit.isFinite && limit > now { now = limit }
+        try reportUnobservedFailures()
+    }
+
+    /// Ends the simulation: every process still waiting is resumed with `SimulationEnded` and allowed to
+    /// unwind, so no task outlives its simulation. Further waits throw `SimulationEnded` at once.
+    public func shutDown() {
+        guard !isShutDown else { return }
+        isShutDown = true
+        drainReady()
+        var rounds = 0
+        while live.contains(where: { !$0.activeSlots.isEmpty }) {
+            rounds += 1
+            precondition(rounds < 1_000_000, "a process keeps waiting after SimulationEnded: it must not swallow that error")
+            for core in live {
+                for s in core.activeSlots {
+                    let i = Int(s)
+                    withdraw(slot: i)
+                    slots[i].generation &+= 1
+                    if let c = slots[i].continuation {
+                        slots[i].continuation = nil
+                        core.activeSlots.removeAll { $0 == s }
+                        releaseSlot(i)
+                        c.resume(throwing: SimulationEnded())
+                    }
+                }
+            }
+            drainReady()
+        }
+        queue = EventQueue()
+    }
+
+    // MARK: Steps
+
+    /// Runs `body` as the documented step `name` on `lane` (the subsystem it occupies, a Gantt lane) and
+    /// records its start and end, whether it completes or throws.
+    public func step<T>(_ name: String, lane: String, _ body: () async throws -> T) async throws -> T {
+        let start = now
+        let index = steps.count
+        if recordsSteps {
+            steps.append(StepRecord(name: name, lane: lane, process: currentProcess?.name ?? "", start: start, end: start, completed: false))
+        }
+        trace?.record(now, lane, "begin", ["step": name])
+        do {
+            let v = try await body()
+            if recordsSteps { steps[index].end = now; steps[index].completed = true }
+            trace?.record(now, lane, "end", ["step": name])
+            return v
+        } catch {
+            if recordsSteps { steps[index].end = now }
+            trace?.record(now, lane, "abort", ["step": name, "error": "\(error)"])
+            throw error
+        }
+    }
+
+    /// Records an instantaneous action in the trace (no-op when tracing is off).
+    @inline(__always)
+    public func record(_ actor: String, _ action: String, _ attributes: KeyValuePairs<String, String> = [:]) {
+        trace?.record(now, actor, action, attributes)
+    }
+
+    // MARK: Internals
+
+    func waitingProcess(_ what: String) throws -> ProcessCore {
+        if isShutDown { throw SimulationEnded() }
+        guard let p = currentProcess else { throw KernelMisuse.notInProcess(what) }
+        if let pending = p.pendingInterrupt {
+            p.pendingInterrupt = nil
+            throw pending
+        }
+        return p
+    }
+
+    @inline(__always)
+    func allocSlot(process: ProcessCore?, action: SlotAction) -> Int32 {
+        let s: Int32
+        if let f = freeSlots.popLast() {
+            s = f
+            slots[Int(f)].action = action
+            slots[Int(f)].process = process.map { Unmanaged.passUnretained($0) }
+        } else {
+            s = Int32(slots.count)
+            slots.append(Slot(action: action, process: process.map { Unmanaged.passUnretained($0) }))
+        }
+        process?.activeSlots.append(s)
+        return s
+    }
+
+    @inline(__always)
+    func releaseSlot(_ i: Int) {
+        slots[i].generation &+= 1
+        slots[i].process = nil
+        slots[i].failure = nil
+        slots[i].target = .none
+        slots[i].action = .resume
+        freeSlots.append(Int32(i))
+    }
+
+    @inline(__always)
+    func schedule(slot s: Int32, at time: Double) {
+        seq &+= 1
+        queue.push(QueueEntry(time: time, seq: seq, slot: s, generation: slots[Int(s)].generation))
+    }
+
+    @inline(__always)
+    func suspend(_ s: Int32) async throws {
+        try await withUnsafeThrowingContinuation { (c: UnsafeContinuation<Void, any Error>) in
+            slots[Int(s)].continuation = c
+        }
+    }
+
+    /// Undoes whatever the slot's process was queued on, before the slot is resumed some other way.
+    func withdraw(slot i: Int) {
+        switch slots[i].target {
+        case .none: break
+        case .signal(let sig): sig.removeWaiter(Int32(i))
+        case .resourceQueued(let res, let id): res.withdraw(id)
+        case .resourceGranted(let res, let id): res.release(id: id)
+        }
+        slots[i].target = .none
+    }
+
+    @inline(__always)
+    func fire(_ e: QueueEntry) {
+        let i = Int(e.slot)
+        guard slots[i].generation == e.generation else { return }
+        switch slots[i].action {
+        case .resume:
+            guard let c = slots[i].continuation else { return }
+            slots[i].continuation = nil
+            let failure = slots[i].failure
+            if let p = slots[i].process?.takeUnretainedValue() {
+                p.removeActive(e.slot)
+            }
+            releaseSlot(i)
+            if let failure { c.resume(throwing: failure) } else { c.resume() }
+        case .fire(let sig):
+            releaseSlot(i)
+            sig.fireFromQueue()
+        case .call(let action):
+            releaseSlot(i)
+            action()
+        }
+    }
+
+    @inline(__always)
+    func enqueueReady(_ job: UnownedJob, _ core: ProcessCore) {
+        ready.append(ReadyJob(job: job, core: Unmanaged.passUnretained(core)))
+    }
+
+    func drainReady() {
+        while readyHead < ready.count {
+            let r = ready[readyHead]
+            readyHead += 1
+            let core = r.core.takeUnretainedValue()
+            let previous = currentProcess
+            currentProcess = core
+            r.job.runSynchronously(on: core.asUnownedTaskExecutor())
+            currentProcess = previous
+        }
+        ready.removeAll(keepingCapacity: true)
+        readyHead = 0
+        if !finishedCores.isEmpty { finishedCores.removeAll(keepingCapacity: true) }
+    }
+
+    func processFailed(_ core: ProcessCore, _ done: SignalCore, _ error: any Error) {
+        trace?.record(now, core.name, "failed", ["error": "\(error)"])
+        done.failFromProcess(error)
+        if !(error is SimulationEnded) { failures.append((core, done, error, now)) }
+    }
+
+    func processFinished(_ core: ProcessCore) {
+        core.isFinished = true
+        // Swap-remove from the live list; keep the core alive until the job that finished it has returned.
+        let i = core.liveIndex
+        let last = live.count - 1
+        if i != last {
+            live[i] = live[last]
+            live[i].liveIndex = i
+        }
+        live.removeLast()
+        core.liveIndex = -1
+        finishedCores.append(core)
+    }
+
+    func reportUnobservedFailures() throws {
+        guard !failures.isEmpty else { return }
+        let pending = failures
+        failures.removeAll()
+        for (core, done, error, time) in pending where !done.observed {
+            throw UnobservedProcessFailure(process: core.name, time: time, error: error)
+        }
+    }
+}
+
+/// Whatever a parked slot does when its wake-up fires.
+enum SlotAction {
+    case resume
+    case fire(SignalCore)
+    case call(() -> Void)
+}
+
+/// What a suspended process is queued on, so an interrupt can withdraw it.
+enum WaitTarget {
+    case none
+    case signal(SignalCore)
+    case resourceQueued(Resource, UInt64)
+    case resourceGranted(Resource, UInt64)
+}
+
+struct Slot {
+    var generation: UInt32 = 0
+    var continuation: UnsafeContinuation<Void, any Error>?
+    var failure: (any Error)?
+    var target: WaitTarget = .none
+    var action: SlotAction
+    var process: Unmanaged<ProcessCore>?
+
+    init(action: SlotAction, process: Unmanaged<ProcessCore>?) {
+        self.action = action
+        self.process = process
+    }
+}
+
+struct ReadyJob {
+    let job: UnownedJob
+    let core: Unmanaged<ProcessCore>
+}
+
+/// The executor of one process: every job of the process's task (and of its `async let` children) is
+/// handed to the simulation's ready queue, tagged with the process, so the kernel always knows which
+/// process is running.
+public final class ProcessCore: TaskExecutor, @unchecked Sendable {
+    public let name: String
+    public let id: Int
+    unowned(unsafe) let simulation: Simulation
+    var activeSlots: [Int32] = []
+    var pendingInterrupt: Interrupted?
+    var liveIndex = -1
+    public internal(set) var isFinished = false
+
+    init(simulation: Simulation, name: String, id: Int) {
+        self.simulation = simulation
+        self.name = name
+        self.id = id
+    }
+
+    public func enqueue(_ job: consuming ExecutorJob) {
+        simulation.enqueueReady(UnownedJob(job), self)
+    }
+
+    @inline(__always)
+    func removeActive(_ s: Int32) {
+        if activeSlots.count == 1 { activeSlots.removeAll(keepingCapacity: true); return }
+        if let k = activeSlots.firstIndex(of: s) {
+            activeSlots.swapAt(k, activeSlots.count - 1)
+            activeSlots.removeLast()
+        }
+    }
+}
+
+/// A handle on a running process: await its result, or interrupt it.
+public struct SimProcess<Value> {
+    public let core: ProcessCore
+    public let completion: Signal<Value>
+    public var name: String { core.name }
+    public var isFinished: Bool { core.isFinished }
+    /// The process's result; rethrows its error.
+    public func value() async throws -> Value { try await completion.wait() }
+}
+
+/// One documented step of a procedure, as it ran.
+public struct StepRecord: Sendable, Equatable {
+    public let name: String
+    public let lane: String
+    public let process: String
+    public let start: Double
+    public var end: Double
+    public var completed: Bool
+    public var duration: Double { end - start }
+}
+
+/// Carries a value into a `Task` closure where the kernel's single-thread design, not the type system,
+/// guarantees it is never shared between threads.
+struct UncheckedSendableBox<T>: @unchecked Sendable {
+    let value: T
+    init(_ value: T) { self.value = value }
+}

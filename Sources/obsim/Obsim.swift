@@ -1,0 +1,16 @@
+import ArgumentParser
+import SimKernel
+
+@main
+struct Obsim: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "obsim",
+        abstract: "Discrete-event simulator of an observatory's calibration work.",
+        version: ObsimVersion.string,
+        subcommands: [Bench.self]
+    )
+}
+
+enum ObsimVersion {
+    static let string = "0.1.0"
+}
