@@ -117,8 +117,9 @@ extension DetectorModel {
     }
 
     /// The SCAO wavefront sensor's K-band view of the WCU source, as a small imaging camera: every
-    /// number is [U] (no public figure): 10 mas pixels, 256 × 256, one amplifier, 1 e⁻/ADU, 3 e⁻ read
-    /// noise. Used for the chopper-home measurement's K-band reference position.
+    /// number is [U] (no public figure): 5 mas pixels (K-band core σ ≈ 1.1 px, so a first moment has no
+    /// pixel-phase bias), 256 × 256, one amplifier, 1 e⁻/ADU, 3 e⁻ read noise. Used for the chopper-home
+    /// measurement's K-band reference position.
     public static func scaoWFSCamera() -> DetectorModel {
         let amp = Amplifier(name: "WFS", region: PixelRect(x0: 0, y0: 0, width: 256, height: 256), biasADU: 100)
         let mode = ReadoutMode(name: "DEFAULT", minimumDITSeconds: 0.001, readoutSeconds: 0.001,
@@ -126,7 +127,7 @@ extension DetectorModel {
                                nonlinearity: .linear, adcMaximumADU: 65_535, saturationADU: 1e5)
         return DetectorModel(
             name: "METIS SCAO WFS (K band)", serial: "SCAO-WFS",
-            columns: 256, rows: 256, pixelSizeMicrons: 24, pixelScaleArcsec: 0.010,
+            columns: 256, rows: 256, pixelSizeMicrons: 24, pixelScaleArcsec: 0.005,
             amplifiers: [amp], modes: [mode], defaultModeName: "DEFAULT",
             darkCurrentElectronsPerSecond: 0.1, quantumEfficiency: 0.8, prnuSigma: 0.005,
             shutterSeconds: 0, roiWidth: 256, roiHeight: 256)

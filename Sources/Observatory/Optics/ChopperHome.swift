@@ -11,7 +11,7 @@ public struct ChopperHomeViews: Sendable {
     public var chopperOffsetXArcsec: Double
     public var chopperOffsetYArcsec: Double
     public var lmPixelScaleArcsec = 0.00547       // REFERENCES §5.2
-    public var wfsPixelScaleArcsec = 0.010        // [U], as `DetectorModel.scaoWFSCamera`
+    public var wfsPixelScaleArcsec = 0.005        // [U], as `DetectorModel.scaoWFSCamera`
     /// Pixel positions of the optical axis on each detector (array centres; IMG-LM 2048², WFS 256²).
     public var lmReferencePixel = (x: 1024.0, y: 1024.0)
     public var wfsReferencePixel = (x: 128.0, y: 128.0)
