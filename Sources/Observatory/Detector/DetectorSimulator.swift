@@ -164,13 +164,15 @@ public final class DetectorSimulator {
                 guard model.imagingArea.contains(rect), !rect.isEmpty else {
                     throw DetectorError.windowOutsideDetector(rect, detector: model.imagingArea)
                 }
-                var values = [Double](repeating: 0, count: rect.pixelCount)
+                var values: [Double] = []
                 for a in model.amplifiers.indices {
                     let sub = rect.intersection(model.amplifiers[a].region)
                     if sub.isEmpty { continue }
                     let (pixels, stats) = simulatePixels(amplifier: a, rect: sub, mode: mode, qe: qe,
                                                          request: request, stream: stream)
                     amps.append(stats)
+                    if sub == rect { values = pixels; continue }   // the usual ROI: no copy
+                    if values.isEmpty { values = [Double](repeating: 0, count: rect.pixelCount) }
                     for j in 0..<sub.height {
                         let dst = (sub.y0 - rect.y0 + j) * rect.width + (sub.x0 - rect.x0)
                         for i in 0..<sub.width { values[dst + i] = pixels[j * sub.width + i] }
@@ -242,6 +244,20 @@ public final class DetectorSimulator {
 
     // MARK: - Pixels
 
+    /// Largest λ for which f(λ) + 8·f′(λ)·√λ stays below full well (the merged-draw condition), by
+    /// bisection once per exposure so the pixel loop compares λ with a number instead of taking a root.
+    static func mergedDrawLimit(mode: ReadoutMode) -> Double {
+        let nl = mode.nonlinearity, fw = mode.fullWellElectrons
+        func safe(_ l: Double) -> Bool { nl.derivative(l) > 0 && nl.apply(l) + 8 * nl.derivative(l) * l.squareRoot() < fw }
+        var lo = 0.0, hi = fw
+        if safe(hi) { return hi }
+        for _ in 0..<60 {
+            let mid = 0.5 * (lo + hi)
+            if safe(mid) { lo = mid } else { hi = mid }
+        }
+        return lo
+    }
+
     func simulatePixels(amplifier a: Int, rect: PixelRect, mode: ReadoutMode, qe: Double, request: ExposureRequest,
                         stream: RandomStream) -> ([Double], AmplifierStatistics) {
         let amp = model.amplifiers[a]
@@ -249,74 +265,90 @@ public final class DetectorSimulator {
         let response = prnu.values(rect: rect, amplifier: a)
         let dit = request.ditSeconds
         let darkE = model.darkCurrentElectronsPerSecond * dit
+        let uniformE = request.illumination.photonsPerSecondPerPixel * qe * dit
 
-        // Expected collected electrons per pixel and DIT.
-        var lambda = [Double](repeating: request.illumination.photonsPerSecondPerPixel, count: count)
+        // Photon part of the expected electrons per pixel and DIT, when a scene adds structure.
+        var sceneE: [Double] = []
         if let scene = request.illumination.scene {
-            lambda.withUnsafeMutableBufferPointer { scene.addPhotonRates(into: $0, rect: rect) }
+            sceneE = [Double](repeating: 0, count: count)
+            sceneE.withUnsafeMutableBufferPointer { scene.addPhotonRates(into: $0, rect: rect) }
+            for k in 0..<count { sceneE[k] *= qe * dit }
         }
-        for k in 0..<count { lambda[k] = lambda[k] * qe * dit * response[k] + darkE }
+        let hasScene = !sceneE.isEmpty
 
         let g = mode.gainElectronsPerADU[a], rn = mode.readNoiseElectrons[a]
         let invGain = 1 / g
         let fw = mode.fullWellElectrons
         let nl = mode.nonlinearity
-        let halfF2 = 0.5 * nl.secondDerivative
+        // f(e) = e − c·e² covers both curves (c = 0 when linear); no switch inside the loop.
+        let c: Double
+        switch nl { case .linear: c = 0; case .quadratic(let k): c = k }
+        let halfF2 = -c
         let threshold = Self.gaussianThresholdElectrons
+        let mergedLimit = Self.mergedDrawLimit(mode: mode)
         let adcMax = mode.adcMaximumADU
         let rn2 = rn * rn
         let rng = stream.rng
         let ndit = request.ndit
+        let colSlope = amp.biasColumnSlopeADU
+        let e = expected(amplifier: a, rect: rect, mode: mode, qe: qe,
+                         photonRate: request.illumination.photonsPerSecondPerPixel
+                            + (request.illumination.scene?.meanPhotonRate(over: rect) ?? 0),
+                         request: request)
+        // Sums around the expected mean keep the one-pass variance free of cancellation.
+        let shift = e.mean
+        var sum = 0.0, sumSquares = 0.0
         var out = [Double](repeating: 0, count: count)
         var clippedCount = 0
 
-        lambda.withUnsafeBufferPointer { lam in
-            out.withUnsafeMutableBufferPointer { dst in
-                for frame in 0..<ndit {
-                    for j in 0..<rect.height {
-                        let y = rect.y0 + j
-                        let rowBias = amp.biasADU(x: rect.x0, y: y)
-                        let base = j * rect.width
-                        for i in 0..<rect.width {
-                            let l = lam[base + i]
-                            var v: Double
-                            let d = nl.derivative(l)
-                            let mean = nl.apply(l)
-                            if l >= threshold && mean + 8 * d * l.squareRoot() < fw {
-                                v = mean + halfF2 * l + (d * d * l + rn2).squareRoot() * gsl_ran_gaussian_ziggurat(rng, 1)
-                            } else {
-                                let e = l >= threshold ? l + l.squareRoot() * gsl_ran_gaussian_ziggurat(rng, 1)
-                                                       : Double(gsl_ran_poisson(rng, l))
-                                var m = nl.apply(e)
-                                if m >= fw || nl.derivative(e) <= 0 { m = fw; if frame == 0 { clippedCount += 1 } }
-                                v = m + rn * gsl_ran_gaussian_ziggurat(rng, 1)
+        response.withUnsafeBufferPointer { resp in
+            sceneE.withUnsafeBufferPointer { scn in
+                out.withUnsafeMutableBufferPointer { dst in
+                    for frame in 0..<ndit {
+                        let last = frame == ndit - 1
+                        let scale = last && ndit > 1 ? 1 / Double(ndit) : 1
+                        for j in 0..<rect.height {
+                            let rowBias = amp.biasADU(x: rect.x0, y: rect.y0 + j)
+                            let base = j * rect.width
+                            for i in 0..<rect.width {
+                                let k = base + i
+                                let l = (uniformE + (hasScene ? scn[k] : 0)) * resp[k] + darkE
+                                var v: Double
+                                if l >= threshold && l < mergedLimit {
+                                    let d = 1 - 2 * c * l
+                                    v = l - c * l * l + halfF2 * l + (d * d * l + rn2).squareRoot() * gsl_ran_gaussian_ziggurat(rng, 1)
+                                } else {
+                                    let ne = l >= threshold ? l + l.squareRoot() * gsl_ran_gaussian_ziggurat(rng, 1)
+                                                            : Double(gsl_ran_poisson(rng, l))
+                                    var m = nl.apply(ne)
+                                    if m >= fw || nl.derivative(ne) <= 0 { m = fw; if frame == 0 { clippedCount += 1 } }
+                                    v = m + rn * gsl_ran_gaussian_ziggurat(rng, 1)
+                                }
+                                var adu = v * invGain + rowBias + colSlope * Double(i)
+                                adu = adu < 0 ? 0 : (adu > adcMax ? adcMax : adu)
+                                var value = Double(Int(adu + 0.5))
+                                if frame > 0 { value += dst[k] }
+                                if last {
+                                    value *= scale
+                                    let dv = value - shift
+                                    sum += dv; sumSquares += dv * dv
+                                }
+                                dst[k] = value
                             }
-                            var adu = v * invGain + rowBias + amp.biasColumnSlopeADU * Double(i)
-                            adu = adu < 0 ? 0 : (adu > adcMax ? adcMax : adu)
-                            let digitised = Double(Int(adu + 0.5))
-                            if frame == 0 { dst[base + i] = digitised } else { dst[base + i] += digitised }
                         }
                     }
-                }
-                if ndit > 1 {
-                    let inv = 1 / Double(ndit)
-                    for k in 0..<count { dst[k] *= inv }
                 }
             }
         }
 
-        let meanRate = request.illumination.photonsPerSecondPerPixel
-            + (request.illumination.scene?.meanPhotonRate(over: rect) ?? 0)
-        let e = expected(amplifier: a, rect: rect, mode: mode, qe: qe, photonRate: meanRate, request: request)
-        let (mean, variance) = out.withUnsafeBufferPointer { p -> (Double, Double) in
-            let m = gsl_stats_mean(p.baseAddress, 1, count)
-            return (m, count > 1 ? gsl_stats_variance_m(p.baseAddress, 1, count, m) : 0)
-        }
+        let n = Double(count)
+        let meanDev = sum / n
+        let variance = count > 1 ? (sumSquares - n * meanDev * meanDev) / (n - 1) : 0
         let stats = AmplifierStatistics(amplifier: amp.name, amplifierIndex: a, region: rect, pixelCount: count,
                                         biasADU: e.bias, expectedMeanADU: e.mean, temporalVarianceADU2: e.temporal,
-                                        fixedPatternVarianceADU2: e.pattern, measuredMeanADU: mean,
+                                        fixedPatternVarianceADU2: e.pattern, measuredMeanADU: shift + meanDev,
                                         measuredVarianceADU2: variance,
-                                        saturatedFraction: Double(clippedCount) / Double(count))
+                                        saturatedFraction: Double(clippedCount) / n)
         return (out, stats)
     }
 
