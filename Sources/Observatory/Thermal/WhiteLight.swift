@@ -79,7 +79,7 @@ public final class ATWhiteLight {
         ///   4 s [U], failure probability 0.1 per attempt [U], at most 5 attempts [U];
         /// - warm-up 900 s, cool-down 900 s, light drops in 2 s, power 910 W (power_on_atcalsys.py);
         /// - shutter move 3 s [U] (limits 30 s CSC, 3 min script), sticks with probability 0.001 [U].
-        /// With these, power_on_atcalsys takes ≈ 15.4 min and power_off_atcalsys ≈ 15.1 min: the
+        /// With these, power_on_atcalsys takes ≈ 15.4 min on average and power_off_atcalsys 902 s ≈ 15.0 min: the
         /// document's "15 minutes" each.
         public static let auxTel = Parameters(
             transitionSeconds: 1,
