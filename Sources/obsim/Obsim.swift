@@ -3,6 +3,8 @@ import SimKernel
 
 @main
 struct Obsim: ParsableCommand {
+    static func main() { CommandLineRunner.main(Obsim.self) }
+
     static let configuration = CommandConfiguration(
         commandName: "obsim",
         abstract: "Discrete-event simulator of an observatory's calibration work.",
