@@ -12,9 +12,9 @@ struct Sky: ParsableCommand {
 /// `--site NAME` or `--lat/--lon/--height`, never both.
 struct SiteOptions: ParsableArguments {
     @Option(help: "Built-in site: \(Site.builtInNames.joined(separator: ", ")).") var site: String?
-    @Option(parsing: .unconditional, help: "Latitude, degrees north (-90 to 90); with --lon and --height instead of --site.") var lat: Double?
-    @Option(parsing: .unconditional, help: "Longitude, degrees east (-180 to 360; Chile is negative).") var lon: Double?
-    @Option(parsing: .unconditional, help: "Height above sea level, metres (-500 to 9000).") var height: Double?
+    @Option(parsing: .unconditional, help: "Latitude, degrees north (-90 to 90); with --lon and --height instead of --site.", transform: Parse.double(min: -90, max: 90)) var lat: Double?
+    @Option(parsing: .unconditional, help: "Longitude, degrees east (-180 to 360; Chile is negative).", transform: Parse.double(min: -180, max: 360)) var lon: Double?
+    @Option(parsing: .unconditional, help: "Height above sea level, metres (-500 to 9000).", transform: Parse.double(min: -500, max: 9000)) var height: Double?
 
     func resolve() throws -> Site {
         let coordinates = [lat, lon, height].compactMap { $0 }.count
@@ -63,7 +63,7 @@ struct SkySun: ParsableCommand {
     @OptionGroup var siteOptions: SiteOptions
     @Option(help: "UTC instant, ISO 8601 (e.g. 2026-03-01T23:30:00Z; an explicit ±hh:mm offset is honoured).")
     var utc: String
-    @Option(name: .customLong("delta-t"), help: "ΔT = TT − UT1, seconds (0 to 200).")
+    @Option(name: .customLong("delta-t"), parsing: .unconditional, help: "ΔT = TT − UT1, seconds (0 to 200).", transform: Parse.double(min: 0, max: 200))
     var deltaT: Double = SolarPositionAlgorithm.defaultDeltaTSeconds
     @Flag(help: "Print one JSON object.") var json = false
 
@@ -175,8 +175,8 @@ struct SkyBackground: ParsableCommand {
 
     @Option(help: "Camera preset: \(SkyCamera.presets.keys.sorted().joined(separator: ", ")).") var camera: String
     @Option(help: "Band: \(Band.allCases.map(\.rawValue).joined(separator: ", ")).") var band: String
-    @Option(name: .customLong("sun-altitude"), parsing: .unconditional, help: "Sun altitude, degrees (-90 to 90).") var sunAltitude: Double
-    @Option(help: "Airmass of the pointing (1 to 37.9).") var airmass: Double = 1
+    @Option(name: .customLong("sun-altitude"), parsing: .unconditional, help: "Sun altitude, degrees (-90 to 90).", transform: Parse.double(min: -90, max: 90)) var sunAltitude: Double
+    @Option(parsing: .unconditional, help: "Airmass of the pointing (1 to 37.9).", transform: Parse.double(min: 1, max: 37.9)) var airmass: Double = 1
     @Flag(help: "Print one JSON object.") var json = false
 
     func validate() throws {
