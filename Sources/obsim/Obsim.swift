@@ -9,7 +9,7 @@ struct Obsim: ParsableCommand {
         commandName: "obsim",
         abstract: "Discrete-event simulator of an observatory's calibration work.",
         version: ObsimVersion.string,
-        subcommands: [Bench.self]
+        subcommands: [Bench.self, Sky.self]
     )
 }
 
