@@ -143,14 +143,14 @@ struct SkyBrightnessTests {
 
     /// Seed 002: METIS's background is dominated by the telescope's own emission. Default IMG-LM, L′,
     /// airmass 1, Sun at −5° (ζ = 95°, the bright end of the Patat fit, where a twilight-flat window
-    /// opens): thermal > scattered sunlight, and the telescope term > the sky term. The margin is large
-    /// (orders of magnitude), so the [U] parameters are not tuned to pass.
+    /// opens): thermal > scattered sunlight. The margin is orders of magnitude, so the [U] emissivities
+    /// are not tuned to pass; how the thermal total splits between telescope and sky rests only on [U]
+    /// emissivities and is therefore reported (`obsim sky background`), not asserted.
     @Test func thermalDominatesInLPrime() throws {
         for band in [Band.lPrime, .mPrime] {
             let r = try model.electronsPerSecondPerPixel(band: band, sunAltitudeDegrees: -5, airmass: 1,
                                                          camera: .eltMETISImgLM)
             #expect(r.thermal > 100 * r.twilight, "\(band): thermal \(r.thermal), twilight \(r.twilight)")
-            #expect(r.thermalTelescope > r.thermalSky)
         }
         let n = try model.electronsPerSecondPerPixel(band: .n, sunAltitudeDegrees: -5, airmass: 1, camera: .eltMETISImgN)
         #expect(n.thermal > 100 * n.twilight)
