@@ -19,26 +19,17 @@ struct MotionMoveTime: ParsableCommand {
         """
     )
 
-    @Option(parsing: .unconditional, help: "Distance to move, degrees (>= 0).") var distance: Double
-    @Option(name: .customLong("max-speed"), parsing: .unconditional, help: "Maximum speed, degrees/s (> 0).") var maxSpeed: Double
-    @Option(parsing: .unconditional, help: "Maximum acceleration, degrees/s² (> 0).") var acceleration: Double
-    @Option(parsing: .unconditional, help: "Maximum jerk, degrees/s³ (> 0); omit for infinite jerk.") var jerk: Double?
+    @Option(parsing: .unconditional, help: "Distance to move, degrees (>= 0).", transform: Parse.double(min: 0))
+    var distance: Double
+    @Option(name: .customLong("max-speed"), parsing: .unconditional, help: "Maximum speed, degrees/s (> 0).",
+            transform: Parse.double(min: 0, exclusiveMin: true))
+    var maxSpeed: Double
+    @Option(parsing: .unconditional, help: "Maximum acceleration, degrees/s² (> 0).", transform: Parse.double(min: 0, exclusiveMin: true))
+    var acceleration: Double
+    @Option(parsing: .unconditional, help: "Maximum jerk, degrees/s³ (> 0); omit for infinite jerk.",
+            transform: Parse.double(min: 0, exclusiveMin: true))
+    var jerk: Double?
     @Flag(help: "Print {\"seconds\": t} as JSON.") var json = false
-
-    func validate() throws {
-        if !(distance >= 0) || !distance.isFinite {
-            throw ValidationError("--distance must be a finite angle >= 0 degrees, got \(distance)")
-        }
-        if !(maxSpeed > 0) || !maxSpeed.isFinite {
-            throw ValidationError("--max-speed must be a finite speed > 0 degrees/s, got \(maxSpeed)")
-        }
-        if !(acceleration > 0) || !acceleration.isFinite {
-            throw ValidationError("--acceleration must be a finite acceleration > 0 degrees/s², got \(acceleration)")
-        }
-        if let j = jerk, !(j > 0) || !j.isFinite {
-            throw ValidationError("--jerk must be a finite jerk > 0 degrees/s³ (or omitted), got \(j)")
-        }
-    }
 
     func run() throws {
         let axis = AxisKinematics(maxSpeed: maxSpeed, acceleration: acceleration, jerk: jerk)
