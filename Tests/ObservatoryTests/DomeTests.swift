@@ -41,7 +41,7 @@ import SimKernel
     @Test func believedAndTrueAzimuthPartWaysAndHomingResetsThem() throws {
         let sim = Simulation(seed: 7)
         let dome = Dome(sim, name: "ATDome", lane: "dome", parameters: .atDome, believedAzimuthDegrees: 285, encoderErrorDegrees: 2.5)
-        let out = Box<[Double]>([])
+        let out = MechanicsBox<[Double]>([])
         sim.process("ops") {
             try await dome.move(toAzimuth: 3.0)
             out.value.append(dome.trueAzimuthDegrees - dome.believedAzimuthDegrees)

@@ -63,7 +63,7 @@ import SimKernel
         params.blackbody.setPointShortfallProbability = 0
         for k in params.devices.indices { params.devices[k].timing.jamProbabilityPerMove = 0 }
         let metis = try METIS(sim, parameters: params)
-        let out = Box<[String: Double]>([:])
+        let out = MechanicsBox<[String: Double]>([:])
         sim.process("ChopperHome") {
             try await metis.device("periscopic arm").move(to: "IN")
             metis.wcu.blackbody.setTemperature(kelvin: 1000)
@@ -99,7 +99,7 @@ import SimKernel
         let auxTel = AuxTel(sim)
         let mountSeconds = try auxTel.atMount.slewSeconds(azimuthDegrees: 188.7, elevationDegrees: 39)
         let domeSeconds = try auxTel.atDome.moveSeconds(toAzimuth: 3.0)
-        let out = Box<Double>(0)
+        let out = MechanicsBox<Double>(0)
         sim.process("flat") {
             try await auxTel.prepareForFlat()
             out.value = sim.now

@@ -8,7 +8,7 @@ import SimKernel
     func ignition(_ params: ATWhiteLight.Parameters, seed: UInt64, trial: Int) throws -> (seconds: Double, lit: Bool) {
         let sim = Simulation(seed: seed, trial: UInt64(trial))
         let wl = ATWhiteLight(sim, parameters: params, summaryState: .enabled)
-        let out = Box<(Double, Bool)>((0, false))
+        let out = MechanicsBox<(Double, Bool)>((0, false))
         sim.process("on") {
             try wl.startChiller()
             do {
@@ -74,7 +74,7 @@ import SimKernel
             let sim = Simulation(seed: 23, trial: UInt64(trial))
             let wl = ATWhiteLight(sim, parameters: params, summaryState: .enabled)
             let cal = ATCalSys(sim, whiteLight: wl)
-            let out = Box<[Double]>([])
+            let out = MechanicsBox<[Double]>([])
             sim.process("cal") {
                 try await cal.powerOn()
                 out.value.append(sim.now)
@@ -106,7 +106,7 @@ import SimKernel
         params.ignitionFailureProbability = 0
         let sim = Simulation(seed: 4)
         let wl = ATWhiteLight(sim, parameters: params)
-        let errors = Box<[ThermalError]>([])
+        let errors = MechanicsBox<[ThermalError]>([])
         sim.process("ops") {
             do { try await wl.turnLampOn() } catch let e as ThermalError { errors.value.append(e) }
             try await wl.setSummaryState(.enabled)

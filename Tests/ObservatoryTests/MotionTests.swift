@@ -79,7 +79,7 @@ private let validationTolerance = 0.0015
     }
 }
 
-final class Box<T> { var value: T; init(_ v: T) { value = v } }
+final class MechanicsBox<T> { var value: T; init(_ v: T) { value = v } }
 
 @Suite struct MotionDeviceTests {
     func wheel(_ sim: Simulation, _ name: String) -> NamedPositionDevice {
@@ -103,7 +103,7 @@ final class Box<T> { var value: T; init(_ v: T) { value = v } }
     @Test func movesOnOneDeviceAreSerialOnTwoDevicesOverlap() throws {
         let sim = Simulation(seed: 1)
         let w1 = wheel(sim, "w1"), w2 = wheel(sim, "w2")
-        let ends = Box<[String: Double]>([:])
+        let ends = MechanicsBox<[String: Double]>([:])
         sim.process("a") { try await w1.move(to: "C"); ends.value["a"] = sim.now }   // 2 slots: 5 s
         sim.process("b") { try await w1.move(to: "F"); ends.value["b"] = sim.now }   // then C→F 3 slots: 7 s
         sim.process("c") { try await w2.move(to: "D"); ends.value["c"] = sim.now }   // 3 slots: 7 s, overlapping
@@ -129,7 +129,7 @@ final class Box<T> { var value: T; init(_ v: T) { value = v } }
         let sim = Simulation(seed: 3)
         let w = NamedPositionDevice(sim, name: "j", lane: "wheels", geometry: .wheel, positions: ["A", "B", "C"],
                                     parameters: .init(secondsPerSlot: 2, settleSeconds: 1, jamProbabilityPerMove: 1, recoverSeconds: 10))
-        let out = Box<[String]>([])
+        let out = MechanicsBox<[String]>([])
         sim.process("p") {
             do { try await w.move(to: "B") } catch let e as MotionError { out.value.append("\(e)") }
             let jamAt = sim.now
@@ -150,7 +150,7 @@ final class Box<T> { var value: T; init(_ v: T) { value = v } }
         let p = 0.05, n = 4000
         let w = NamedPositionDevice(sim, name: "r", lane: "wheels", geometry: .wheel, positions: ["A", "B"],
                                     parameters: .init(secondsPerSlot: 1, settleSeconds: 0, jamProbabilityPerMove: p, recoverSeconds: 1))
-        let jams = Box(0)
+        let jams = MechanicsBox(0)
         sim.process("p") {
             for k in 0..<n {
                 do { try await w.move(to: k % 2 == 0 ? "B" : "A") } catch is MotionError {
@@ -185,8 +185,8 @@ final class Box<T> { var value: T; init(_ v: T) { value = v } }
     @Test func chopperTracesRelativeOffsetsAroundAPoorlyKnownHome() throws {
         let sim = Simulation(seed: 5)
         let c = Chopper(sim, name: "chopper", lane: "chopper", parameters: .metis)
-        let homes = Box<[SkyOffset]>([])
-        let errors = Box<[Double]>([])
+        let homes = MechanicsBox<[SkyOffset]>([])
+        let errors = MechanicsBox<[Double]>([])
         sim.process("p") {
             do { try await c.move(to: SkyOffset(xMas: 1, yMas: 0)) } catch let e as MotionError {
                 #expect(e == .notPowered(device: "chopper"))

@@ -24,7 +24,7 @@ import SimKernel
         params.setPointShortfallProbability = 0
         let sim = Simulation(seed: 1)
         let bb = Blackbody(sim, name: "WCU-BB", lane: "WCU", parameters: params)
-        let out = Box<[Double]>([])
+        let out = MechanicsBox<[Double]>([])
         sim.process("warm") {
             #expect(!bb.isPowerDetectable)
             bb.setTemperature(kelvin: 1000)
@@ -57,7 +57,7 @@ import SimKernel
         let sim = Simulation(seed: 2)
         let a = Blackbody(sim, name: "A", lane: "WCU", parameters: failing)
         let b = Blackbody(sim, name: "B", lane: "WCU", parameters: short)
-        let out = Box<[ThermalError]>([])
+        let out = MechanicsBox<[ThermalError]>([])
         sim.process("a") {
             a.setTemperature(kelvin: 1000)
             do { try await a.waitUntilReady() } catch let e as ThermalError { out.value.append(e) }
