@@ -75,12 +75,18 @@ public struct ExactSum: Sendable, Equatable {
     public var value: Double {
         var s = self
         s.normalize()
+        // A negative sum sits in two's-complement form (top limb −1): convert its magnitude instead.
+        let negative = s.limbs[Self.limbCount - 1] < 0
+        if negative {
+            for i in 0..<Self.limbCount { s.limbs[i] = -s.limbs[i] }
+            s.normalize()
+        }
         var result = 0.0
         // From the most significant limb down, so the small limbs are added to an already large value.
         for i in stride(from: Self.limbCount - 1, through: 0, by: -1) where s.limbs[i] != 0 {
             result += Double(s.limbs[i]) * scale(i)
         }
-        return result
+        return negative ? -result : result
     }
 
     /// 2^(32·i − 1074), built without overflow or underflow of intermediate values.
