@@ -7,7 +7,7 @@ struct Obsim: ParsableCommand {
         commandName: "obsim",
         abstract: "Discrete-event simulator of an observatory's calibration work.",
         version: ObsimVersion.string,
-        subcommands: [Bench.self, Run.self, Validate.self, ScenarioReferenceCommand.self, Merge.self, TraceCommand.self]
+        subcommands: [Bench.self, Run.self, Validate.self, ScenarioReferenceCommand.self, Merge.self, TraceCommand.self, BaselineCommand.self, Check.self]
     )
 }
 

@@ -162,3 +162,30 @@ func stateText(_ s: StudyState) -> String { StateFile.json(s).text() }
         #expect(s.quantile(0) == xs.first && s.quantile(1) == xs.last)
     }
 }
+
+@Suite struct BaselineTests {
+    @Test func unchangedProcedurePassesAndAChangedOneIsCaught() throws {
+        let s = try testScenario()
+        let state = try StudyRunner.run(s, options: RunOptions(threads: 2, trialRange: 0..<s.study.trials))
+        let baseline = try Baseline.make(s, state: state)
+        let url = FileManager.default.temporaryDirectory.appendingPathComponent("obsim-baseline-\(getpid()).json")
+        defer { try? FileManager.default.removeItem(at: url) }
+        try Data(BaselineFile.json(baseline).text().utf8).write(to: url)
+        let reread = try BaselineFile.read(url)
+        #expect(reread == baseline)
+        #expect(reread.compare(timings: Baseline.timings(of: state)).allSatisfy { !$0.failed })
+        #expect(reread.compare(traces: try Baseline.traces(s)).isEmpty)
+
+        // 10 % longer flats: the flat step's p50 moves by 10 % (6+2 vs 5+2 s per flat is 8/7) and the trace differs.
+        let changed = try testScenario(scenarioText.replacingOccurrences(of: "exposure: 5 s", with: "exposure: 6 s"))
+        let now = try StudyRunner.run(changed, options: RunOptions(threads: 2, trialRange: 0..<changed.study.trials))
+        let rows = reread.compare(timings: Baseline.timings(of: now))
+        let flat = try #require(rows.first { $0.name == "step:take flat" })
+        #expect(flat.failed)
+        #expect(flat.pValue < 1e-6)
+        #expect(rows.first { $0.name == "step:move dome" }?.failed == false)
+        let diffs = reread.compare(traces: try Baseline.traces(changed))
+        #expect(diffs.count == Baseline.tracedTrials)
+        #expect(diffs[0].index != nil && diffs[0].baseline != diffs[0].current)
+    }
+}
