@@ -37,8 +37,7 @@ struct BaselineCommand: ParsableCommand {
             try Data(BaselineFile.json(baseline).text().utf8).write(to: url, options: .atomic)
             print("baseline: \(url.path) (\(scenario.study.trials) trials, seed \(scenario.study.seed))")
         } catch let e as TrialFailure {
-            printError("obsim baseline: \(e)")
-            throw ExitCode(1)
+            throw CommandFailure("baseline: \(e)")
         }
     }
 }
@@ -101,7 +100,7 @@ struct Check: ParsableCommand {
             }
         }
         if checked == 0 { print("no scenario with a baseline") }
-        if failed { throw ExitCode(1) }
+        if failed { throw CommandFailure("timing check failed, see the table above") }
     }
 
     static func table(_ rows: [Baseline.Row]) -> String {

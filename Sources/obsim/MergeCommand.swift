@@ -36,8 +36,7 @@ struct Merge: ParsableCommand {
             let missing = merged.trials - merged.trialRanges.reduce(0) { $0 + $1.count }
             print("merged \(parts.count) part(s) into \(out): \(merged.completedTrials) of \(merged.trials) trials\(missing > 0 ? " (\(missing) trials in no part)" : "")")
         } catch let e as MergeError {
-            printError("obsim merge: \(e)")
-            throw ExitCode(1)
+            throw CommandFailure("merge: \(e)")
         }
     }
 }

@@ -10,14 +10,16 @@ import Synchronization
 let stopRequested = Atomic<Bool>(false)
 
 /// `I/N`, 0-based shard index of N.
-struct ShardSpec: ExpressibleByArgument {
+struct ShardSpec {
     let index: Int
     let count: Int
-    init?(argument: String) {
+
+    @Sendable static func parse(_ argument: String) throws -> ShardSpec {
         let parts = argument.split(separator: "/")
-        guard parts.count == 2, let i = Int(parts[0]), let n = Int(parts[1]), n >= 1, i >= 0, i < n else { return nil }
-        index = i
-        count = n
+        guard parts.count == 2, let i = Int(parts[0]), let n = Int(parts[1]), n >= 1, i >= 0, i < n else {
+            throw Parse.Invalid(description: "expected I/N with 0 <= I < N (e.g. 3/64), got '\(argument)'")
+        }
+        return ShardSpec(index: i, count: n)
     }
 }
 
@@ -27,8 +29,14 @@ func loadScenario(_ path: String) throws -> Scenario {
         return try ScenarioLoader.load(path: path)
     } catch let e as ScenarioErrors {
         FileHandle.standardError.write(Data((e.description + "\n").utf8))
-        throw ExitCode(1)
+        throw CommandFailure("\(path): \(e.diagnostics.count) problem(s), listed above")
     }
+}
+
+/// A command failed; its one-line message follows `obsim: ` on standard error.
+struct CommandFailure: Error, CustomStringConvertible {
+    let description: String
+    init(_ d: String) { description = d }
 }
 
 func printError(_ s: String) { FileHandle.standardError.write(Data((s + "\n").utf8)) }
@@ -78,7 +86,8 @@ struct Run: ParsableCommand {
     @Option(help: "Master seed (>= 0); overrides study.seed.") var seed: Int?
     @Option(help: "Worker threads (>= 1).") var threads: Int = ProcessInfo.processInfo.activeProcessorCount
     @Option(help: "Report folder; overrides outputs.directory (default Reports/<name>).") var out: String?
-    @Option(help: "Run only shard I of N (0-based, I/N), for a job array; merge the parts with `obsim merge`.") var shard: ShardSpec?
+    @Option(help: "Run only shard I of N (0-based, I/N), for a job array; merge the parts with `obsim merge`.", transform: ShardSpec.parse)
+    var shard: ShardSpec?
     @Flag(help: "Also write trace.txt: the time-ordered event log of the detail trial (outputs.detail_trial).") var trace = false
 
     func validate() throws {
@@ -121,13 +130,12 @@ struct Run: ParsableCommand {
                               trials: state.completedTrials * state.points.count, file: file, partial: state.partial)
             try folder.commit()
             print("\(state.partial ? "partial report (stopped)" : "report"): \(outPath) (\(state.completedTrials) trials × \(state.points.count) point(s), \(String(format: "%.2f", wall)) s)")
-            if state.partial { throw ExitCode(130) }
-        } catch let e as ExitCode {
+            if state.partial { throw CommandFailure("stopped: the partial report holds \(state.completedTrials) completed trials") }
+        } catch let e as CommandFailure {
             throw e
         } catch {
             folder.discard()
-            printError("obsim run: \(error)")
-            throw ExitCode(1)
+            throw CommandFailure("run: \(error)")
         }
     }
 }

@@ -35,8 +35,7 @@ struct TraceCommand: ParsableCommand {
                 print(String(format: "%12.3f %12.3f  %-16@ %@%@", s.start, s.end, s.lane as NSString, s.name as NSString, s.completed ? "" : " (aborted)"))
             }
         } catch let e as TrialFailure {
-            printError("obsim trace: \(e)")
-            throw ExitCode(1)
+            throw CommandFailure("trace: \(e)")
         }
     }
 }

@@ -18,17 +18,17 @@ struct Validate: ParsableCommand {
 
     func run() throws {
         if reference { print(ScenarioReference.markdown(), terminator: ""); return }
-        var failed = false
+        var failed = 0
         for f in files {
             do {
                 let s = try ScenarioLoader.load(path: f)
                 print("\(f): ok (\(s.procedureName), \(s.study.trials) trials × \(s.sweepPoints.count) point(s))")
             } catch let e as ScenarioErrors {
-                failed = true
+                failed += 1
                 printError(e.description)
             }
         }
-        if failed { throw ExitCode(1) }
+        if failed > 0 { throw CommandFailure("\(failed) of \(files.count) file(s) have problems, listed above") }
     }
 }
 
