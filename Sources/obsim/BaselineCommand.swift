@@ -105,13 +105,17 @@ struct Check: ParsableCommand {
 
     static func table(_ rows: [Baseline.Row]) -> String {
         func f(_ d: Double?) -> String { d.map { String(format: "%.4g", $0) } ?? "–" }
-        var lines = [String(format: "  %-32@ %10@ %10@ %10@ %10@ %9@  %@", "timing" as NSString, "p50 base" as NSString, "p50 now" as NSString,
-                            "p95 base" as NSString, "p95 now" as NSString, "MW p" as NSString, "verdict" as NSString)]
-        for r in rows {
-            lines.append(String(format: "  %-32@ %10@ %10@ %10@ %10@ %9@  %@", r.name as NSString, f(r.baselineP50) as NSString, f(r.currentP50) as NSString,
-                                f(r.baselineP95) as NSString, f(r.currentP95) as NSString, String(format: "%.3g", r.pValue) as NSString,
-                                (r.failed ? r.problems.joined(separator: "; ") : "ok") as NSString))
+        let header = ["timing", "p50 base", "p50 now", "p95 base", "p95 now", "MW p", "verdict"]
+        let body = rows.map { r in
+            [r.name, f(r.baselineP50), f(r.currentP50), f(r.baselineP95), f(r.currentP95), String(format: "%.3g", r.pValue),
+             r.failed ? r.problems.joined(separator: "; ") : "ok"]
         }
-        return lines.joined(separator: "\n")
+        return ([header] + body).map { "  " + padded($0, widths: [32, 10, 10, 10, 10, 9]) }.joined(separator: "\n")
     }
+}
+
+/// Columns left-aligned to `widths` (the last column unpadded).
+func padded(_ cells: [String], widths: [Int]) -> String {
+    cells.enumerated().map { i, c in i < widths.count ? c.padding(toLength: max(widths[i], c.count), withPad: " ", startingAt: 0) : c }
+        .joined(separator: " ")
 }

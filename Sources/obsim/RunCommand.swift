@@ -175,7 +175,7 @@ enum TraceText {
     static func lines(_ run: TrialRun) -> [String] {
         (run.trace ?? []).map { r in
             let attrs = r.attributes.map { "\($0.key)=\($0.value)" }.joined(separator: " ")
-            return String(format: "%12.3f  %-16@ %-10@ %@", r.time, r.actor as NSString, r.action as NSString, attrs as NSString)
+            return String(format: "%12.3f  ", r.time) + padded([r.actor, r.action, attrs], widths: [16, 10])
         }
     }
 }

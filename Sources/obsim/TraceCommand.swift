@@ -32,7 +32,7 @@ struct TraceCommand: ParsableCommand {
             for line in TraceText.lines(run) { print(line) }
             print("# steps")
             for s in run.steps {
-                print(String(format: "%12.3f %12.3f  %-16@ %@%@", s.start, s.end, s.lane as NSString, s.name as NSString, s.completed ? "" : " (aborted)"))
+                print(String(format: "%12.3f %12.3f  ", s.start, s.end) + padded([s.lane, s.name + (s.completed ? "" : " (aborted)")], widths: [16]))
             }
         } catch let e as TrialFailure {
             throw CommandFailure("trace: \(e)")
