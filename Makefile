@@ -37,6 +37,11 @@ test: deps
 bench-simpy:
 	tools/bench-vs-simpy.sh
 
+# Re-runs every scenario that has a baseline under Scenarios/baselines/ and fails when a step's or the
+# total's timing distribution moved beyond tolerance, or the event sequence changed.
+check-timing: release
+	$(RELEASE_BIN) check
+
 bench: release
 	$(RELEASE_BIN) bench kernel --runs 5
 	$(RELEASE_BIN) bench kernel --workload mmc --runs 3
