@@ -155,8 +155,10 @@ public enum PhotonTransferCurve {
     /// cpPtcSolve for one amplifier: turn-off pivot search, initial fit below the initial signal limit,
     /// then 5σ outlier rejection over all points (at most 2 iterations), bounds as cp_pipe's.
     ///
-    /// Residuals are normalised by the expected standard deviation of the variance, v·√(2/N) (the fit's
-    /// own weights), not by √v as cp_pipe does: with a small region of interest √v is smaller than the
+    /// Weights: cp_pipe's 1/√Var(v) with Var(v) = 2v²/N, but with v taken from the fitted curve after the
+    /// first fit (iteratively re-weighted) rather than from the measured points, which removes an O(2/N)
+    /// gain bias. Residuals are normalised by the same expected standard deviation, not by √v as cp_pipe
+    /// does: with a small region of interest √v is smaller than the
     /// variance's own noise and would reject good points; for a whole amplifier (10⁶ pixels) the two cuts
     /// differ little.
     public static func solve(_ points: [PTCPoint], options: Options = Options()) throws(Failure) -> PTCFit {
@@ -166,7 +168,8 @@ public enum PhotonTransferCurve {
         guard order.count >= 4 else { throw .tooFewPoints(order.count) }
         let mu = order.map { points[$0].meanADU }
         let v = order.map { points[$0].varianceADU2 }
-        let sigma = order.map { points[$0].varianceADU2 * (2 / Double(points[$0].pixelCount)).squareRoot() }
+        let relative = order.map { (2 / Double(points[$0].pixelCount)).squareRoot() }
+        var sigma = zip(v, relative).map { $0 * $1 }
 
         // _getInitialGoodPoints: the first run of `consecutivePointsVarDecreases` variance decreases starting
         // above minVarPivotSearch marks the turn-off; every point after its start is dropped.
@@ -194,9 +197,18 @@ public enum PhotonTransferCurve {
 
         var parameters = [options.initial.a00, options.initial.gain, options.initial.n00]
         var result: (parameters: [Double], errors: [Double], chi2: Double) = ([], [], 0)
+        func modelSigma() -> [Double] {
+            mu.indices.map { expApproximation(meanADU: mu[$0], a00: parameters[0], gain: parameters[1], n00: parameters[2]) * relative[$0] }
+        }
         for iteration in 0...options.maxOutlierIterations + 1 {
             result = try boundedFit(mu: mu, v: v, sigma: sigma, mask: mask, start: parameters, options: options)
             parameters = result.parameters
+            // Re-weight with the fitted curve: weights from the measured variances favour the points that
+            // scattered low and bias the gain high by O(2/N) (0.4 % for a 32 × 32 region of interest).
+            sigma = modelSigma()
+            result = try boundedFit(mu: mu, v: v, sigma: sigma, mask: mask, start: parameters, options: options)
+            parameters = result.parameters
+            sigma = modelSigma()
             if iteration > options.maxOutlierIterations { break }
             var next = good
             for k in mu.indices where good[k] {
