@@ -113,8 +113,14 @@ struct LogTicks {
         if value < 1, value >= 1e-3 { return FixedNumber.format(value, decimals: Int(ceil(-log10(value) - 1e-9))) }
         let e = Int(floor(log10(value) + 1e-9))
         let m = value / pow(10, Double(e))
-        return (abs(m - 1) < 1e-9 ? "" : FixedNumber.format(m, decimals: 0) + "×") + "10^\(e)"
+        return (abs(m - 1) < 1e-9 ? "" : FixedNumber.format(m, decimals: 0) + "×") + "10" + superscript(e)
     }
+}
+
+/// An integer in Unicode superscript digits, for "10⁶" on log axes.
+func superscript(_ n: Int) -> String {
+    let digits: [Character] = ["⁰", "¹", "²", "³", "⁴", "⁵", "⁶", "⁷", "⁸", "⁹"]
+    return (n < 0 ? "⁻" : "") + String(String(abs(n)).compactMap { $0.wholeNumberValue.map { digits[$0] } })
 }
 
 /// Time ticks in seconds at steps a person reads at a glance (10 s, 1 min, 5 min, 15 min, 1 h ...).

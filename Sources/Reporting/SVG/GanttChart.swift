@@ -53,7 +53,10 @@ public struct GanttChart: Sendable {
         let members = spans.indices.filter { spans[$0].lane == lane }.sorted {
             let a = spans[$0], b = spans[$1]
             if a.startSeconds != b.startSeconds { return a.startSeconds < b.startSeconds }
-            // Longer first, so an enclosing block takes the upper row above its sub-steps.
+            // An instantaneous step (a 0 s bias) ends where the next one starts: first, on the same row.
+            let aInstant = a.endSeconds <= a.startSeconds, bInstant = b.endSeconds <= b.startSeconds
+            if aInstant != bInstant { return aInstant }
+            // Otherwise longer first, so an enclosing block takes the upper row above its sub-steps.
             if a.endSeconds != b.endSeconds { return a.endSeconds > b.endSeconds }
             return $0 < $1
         }
@@ -184,6 +187,10 @@ public struct GanttChart: Sendable {
                 } else if let limit = nextStartInRow[index], x1 + 4 + labelWidth + 4 <= limit {
                     canvas.text(span.name, x: x1 + 4, y: barTop + barHeight / 2 + 3.5, size: Self.labelFont,
                                 cssClass: "bar-label")
+                } else if x1 - x0 >= 60 {
+                    // A wide bar with a long name shows the start of it; the tooltip has the whole name.
+                    canvas.text(truncated(span.name, toWidth: x1 - x0 - 8, fontSize: Self.labelFont), x: x0 + 4,
+                                y: barTop + barHeight / 2 + 3.5, size: Self.labelFont, fill: textColour, cssClass: "bar-label")
                 }
             }
             canvas.closeGroup()

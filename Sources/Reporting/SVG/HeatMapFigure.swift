@@ -106,7 +106,7 @@ public struct HeatMapFigure: Sendable {
                 canvas.text(grid.title, x: area.left, y: area.top - 8, size: 13, weight: "bold", cssClass: "panel-title")
             }
             let withTooltips = grid.xCentres.count * grid.yCentres.count <= Self.tooltipCellLimit
-            canvas.openGroup(cssClass: "cells")
+            canvas.openGroup(cssClass: "cells", crispEdges: true)
             for (i, row) in grid.values.enumerated() where i < grid.yCentres.count {
                 for (j, value) in row.enumerated() where j < grid.xCentres.count {
                     let x0 = x.map(xe[j]), x1 = x.map(xe[j + 1])
@@ -144,7 +144,7 @@ public struct HeatMapFigure: Sendable {
 
         // Colour bar: stacked slices, no gradient definition (ids would clash between figures of a page).
         let barTop = top + 24, barHeight = min(panelHeight, 240.0), slices = 64
-        canvas.openGroup(cssClass: "colour-bar")
+        canvas.openGroup(cssClass: "colour-bar", crispEdges: true)
         for k in 0..<slices {
             let f0 = Double(k) / Double(slices)
             let yk = barTop + barHeight * (1 - Double(k + 1) / Double(slices))

@@ -206,8 +206,10 @@ struct SVGCanvas {
         elements.append("<text \(a)>\(Self.titleElement(tooltip))\(xmlEscaped(string))</text>")
     }
 
-    mutating func openGroup(cssClass: String, tooltip: String? = nil) {
-        elements.append("<g class=\"\(cssClass)\">\(Self.titleElement(tooltip))")
+    /// `crispEdges` turns off anti-aliasing at shape edges, so abutting cells show no hairline seams.
+    mutating func openGroup(cssClass: String, tooltip: String? = nil, crispEdges: Bool = false) {
+        let rendering = crispEdges ? " shape-rendering=\"crispEdges\"" : ""
+        elements.append("<g class=\"\(cssClass)\"\(rendering)>\(Self.titleElement(tooltip))")
     }
 
     mutating func closeGroup() { elements.append("</g>") }

@@ -78,16 +78,17 @@ public struct ScatterFitFigure: Sendable {
         canvas.yAxis(area, ticks: zip(yTickValues, yLabels).map { (y.map($0.0), $0.1) }, title: yLabel, titleOffset: left - 18)
         canvas.xAxis(area, ticks: zip(xTickValues, xLabels).map { (x.map($0.0), $0.1) }, title: xLabel)
 
+        // The fit goes under the points so every measured point stays visible.
+        if let fit {
+            let curve = zip(fit.x, fit.y).filter { usable($0.0, $0.1) }.sorted { $0.0 < $1.0 }
+            canvas.polyline(curve.map { (x.map($0.0), y.map($0.1)) }, stroke: "#000000", width: 1.8, cssClass: "fit")
+        }
         for (i, s) in points.enumerated() {
             canvas.openGroup(cssClass: "points")
             for (px, py) in zip(s.x, s.y) where usable(px, py) {
                 canvas.circle(cx: x.map(px), cy: y.map(py), r: 3, fill: Palette.colour(i), cssClass: "point")
             }
             canvas.closeGroup()
-        }
-        if let fit {
-            let curve = zip(fit.x, fit.y).filter { usable($0.0, $0.1) }.sorted { $0.0 < $1.0 }
-            canvas.polyline(curve.map { (x.map($0.0), y.map($0.1)) }, stroke: "#000000", width: 1.8, cssClass: "fit")
         }
         for (i, marker) in markers.enumerated() where !logarithmic || marker.value > 0 {
             let mx = x.map(marker.value)
