@@ -1,9 +1,11 @@
 # Obsim: the two commands are `make run` and `make test`; both install what they need first.
+SHELL := /bin/bash
+.SHELLFLAGS := -o pipefail -c
 SWIFT ?= swift
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 RELEASE_BIN := .build/release/obsim
 
-.PHONY: deps build release run test bench check-timing clean
+.PHONY: deps build release run test bench bench-simpy check-timing clean
 
 # GSL, CFITSIO and pkg-config come from Debian's packages when pkg-config cannot find them.
 deps:
@@ -23,9 +25,17 @@ release: deps
 run: release
 	$(RELEASE_BIN) bench kernel --runs 3
 
+# Zero warnings in our own code is part of passing: the build log is checked for any warning under
+# Sources/ or Tests/ (dependencies' warnings are theirs).
 test: deps
-	$(SWIFT) build --build-tests
+	@mkdir -p .build
+	$(SWIFT) build --build-tests 2>&1 | tee .build/test-build.log
+	@if grep -E "/(Sources|Tests)/[^:]+:[0-9]+:[0-9]+: warning:" .build/test-build.log; then \
+		echo "make test: compiler warnings in Obsim's code (listed above)"; exit 1; fi
 	$(SWIFT) test --skip-build
+
+bench-simpy:
+	tools/bench-vs-simpy.sh
 
 bench: release
 	$(RELEASE_BIN) bench kernel --runs 5

@@ -20,7 +20,7 @@ let package = Package(
     targets: [
         .systemLibrary(name: "CGSL", pkgConfig: "gsl", providers: [.apt(["libgsl-dev"])]),
         .systemLibrary(name: "CFITSIO", pkgConfig: "cfitsio", providers: [.apt(["libcfitsio-dev"])]),
-        .target(name: "SimKernel", dependencies: ["CGSL"], swiftSettings: strict),
+        .target(name: "SimKernel", dependencies: ["CGSL"], swiftSettings: strict + [.unsafeFlags(["-enforce-exclusivity=unchecked"])]),
         .target(name: "Observatory", dependencies: ["SimKernel", "CGSL"], swiftSettings: strict),
         .target(name: "Analysis", dependencies: ["SimKernel", "CGSL"], swiftSettings: strict),
         .target(name: "Procedures", dependencies: ["Observatory", "Analysis", "SimKernel"], swiftSettings: strict),

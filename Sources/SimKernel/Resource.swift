@@ -55,7 +55,8 @@ public final class Resource {
     /// Waits for a unit of the resource. Lower `priority` numbers are served first.
     public func request(priority: Int = 0, preempt: Bool = false) async throws -> Grant {
         let sim = simulation
-        let p = try sim.waitingProcess("request of \(name)")
+        let handle = try sim.waitingProcess("request of \(name)")
+        let p = handle.takeUnretainedValue()
         nextID += 1
         let id = nextID
         if holders.count < capacity && queue.isEmpty {
@@ -72,7 +73,7 @@ public final class Resource {
             }
             return Grant(id: id)
         }
-        let s = sim.allocSlot(process: p, action: .resume)
+        let s = sim.allocSlot(process: handle, action: .resume)
         sim.slots[Int(s)].target = .resourceQueued(self, id)
         let w = Waiter(id: id, slot: s, process: p, priority: priority)
         // Insert after every waiter of equal or better priority: FIFO within a priority.

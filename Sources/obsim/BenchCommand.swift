@@ -26,28 +26,22 @@ struct BenchKernel: ParsableCommand {
 
     @Option(help: "Workload: \(KernelWorkload.allCases.map(\.rawValue).joined(separator: ", ")).")
     var workload: KernelWorkload = .timeout
-    @Option(help: "timeout: number of processes (>= 1).") var processes: Int = 1000
-    @Option(help: "timeout: simulated time limit in seconds (> 0).") var until: Double = 2000
-    @Option(help: "Master seed (>= 0).") var seed: Int = 1
-    @Option(help: "mmc: number of servers c (>= 1).") var servers: Int = 3
-    @Option(name: .customLong("arrival-rate"), help: "mmc: arrival rate λ per second (> 0, < c·μ).") var arrivalRate: Double = 2.4
-    @Option(name: .customLong("service-rate"), help: "mmc: service rate μ per second (> 0).") var serviceRate: Double = 1.0
-    @Option(help: "mmc: number of customers (>= 20).") var customers: Int = 200_000
-    @Option(help: "Repeat the measurement this many times and report the median rate (>= 1).") var runs: Int = 1
+    @Option(parsing: .unconditional, help: "timeout: number of processes (>= 1).", transform: Parse.int(min: 1)) var processes: Int = 1000
+    @Option(parsing: .unconditional, help: "timeout: simulated time limit in seconds (> 0).", transform: Parse.double(min: 0, exclusiveMin: true)) var until: Double = 2000
+    @Option(parsing: .unconditional, help: "Master seed (>= 0).", transform: Parse.int(min: 0)) var seed: Int = 1
+    @Option(parsing: .unconditional, help: "mmc: number of servers c (>= 1).", transform: Parse.int(min: 1)) var servers: Int = 3
+    @Option(name: .customLong("arrival-rate"), parsing: .unconditional, help: "mmc: arrival rate λ per second (> 0, < c·μ).",
+            transform: Parse.double(min: 0, exclusiveMin: true)) var arrivalRate: Double = 2.4
+    @Option(name: .customLong("service-rate"), parsing: .unconditional, help: "mmc: service rate μ per second (> 0).",
+            transform: Parse.double(min: 0, exclusiveMin: true)) var serviceRate: Double = 1.0
+    @Option(parsing: .unconditional, help: "mmc: number of customers (>= 20).", transform: Parse.int(min: 20)) var customers: Int = 200_000
+    @Option(parsing: .unconditional, help: "Repeat the measurement this many times and report the median rate (>= 1).", transform: Parse.int(min: 1)) var runs: Int = 1
     @Flag(help: "Print one JSON object per run.") var json = false
 
     func validate() throws {
-        if processes < 1 { throw ValidationError("--processes must be at least 1, got \(processes)") }
-        if !(until > 0) || !until.isFinite { throw ValidationError("--until must be a positive number of seconds, got \(until)") }
-        if seed < 0 { throw ValidationError("--seed must be a non-negative integer, got \(seed)") }
-        if servers < 1 { throw ValidationError("--servers must be at least 1, got \(servers)") }
-        if !(arrivalRate > 0) || !arrivalRate.isFinite { throw ValidationError("--arrival-rate must be a positive rate, got \(arrivalRate)") }
-        if !(serviceRate > 0) || !serviceRate.isFinite { throw ValidationError("--service-rate must be a positive rate, got \(serviceRate)") }
         if arrivalRate >= Double(servers) * serviceRate {
             throw ValidationError("--arrival-rate \(arrivalRate) must be below servers × service-rate = \(Double(servers) * serviceRate) for a stable queue")
         }
-        if customers < 20 { throw ValidationError("--customers must be at least 20 (20 batch means), got \(customers)") }
-        if runs < 1 { throw ValidationError("--runs must be at least 1, got \(runs)") }
     }
 
     func run() throws {

@@ -3,11 +3,13 @@ import SimKernel
 
 @main
 struct Obsim: ParsableCommand {
+    static func main() { CommandLineRunner.main(Obsim.self) }
+
     static let configuration = CommandConfiguration(
         commandName: "obsim",
         abstract: "Discrete-event simulator of an observatory's calibration work.",
         version: ObsimVersion.string,
-        subcommands: [Bench.self]
+        subcommands: [Bench.self, Sky.self, Motion.self]
     )
 }
 

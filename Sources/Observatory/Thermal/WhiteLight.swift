@@ -1,0 +1,379 @@
+import Foundation
+import SimKernel
+
+/// A Rubin CSC summary state (the subset the calibration documents use).
+public enum CSCState: String, Sendable, CaseIterable {
+    case standby = "STANDBY"
+    case disabled = "DISABLED"
+    case enabled = "ENABLED"
+
+    var rank: Int {
+        switch self {
+        case .standby: return 0
+        case .disabled: return 1
+        case .enabled: return 2
+        }
+    }
+}
+
+/// The AuxTel white-light source, ATWhiteLight (KiloArc lamp + chiller + shutter), REFERENCES.md §2.4.
+///
+/// - CSC: STANDBY ↔ DISABLED ↔ ENABLED, one `transitionSeconds` per state passed (set_summary_state walks
+///   through the intermediate state). Lamp, chiller and shutter commands need ENABLED.
+/// - Chiller: a `FirstOrderLag` (in °C) from its current temperature to the set point; "ready" when
+///   |ΔT|/T_set ≤ the relative tolerance (power_on_atcalsys.py).
+/// - Lamp: ignition is a retry loop (the lamp "reports its retry loop status", LATISS document): each
+///   attempt takes `ignitionAttemptSeconds` and fails with `ignitionFailureProbability` (stream
+///   "<name>.ignition"), followed by `ignitionRetrySeconds` before the next; after `maxIgnitionAttempts`
+///   failures the command throws `ignitionFailed`. With no cap the number of attempts N is geometric,
+///   P(N = n) = pⁿ⁻¹(1 − p), and the ignition delay n·d + (n − 1)·r has mean d/(1 − p) + r·p/(1 − p).
+///   The lamp is warm `warmupSeconds` after it lit; after turning off it cools for `cooldownSeconds`,
+///   during which it cannot be re-ignited (`coolingDown`) and the chiller must keep running.
+/// - Shutter: a move takes `shutterMoveSeconds`; it sticks with `shutterStuckProbability` (stream
+///   "<name>.shutter"), and the command then fails at its time limit (`shutterTimeout`).
+public final class ATWhiteLight {
+    public struct Parameters: Sendable, Equatable {
+        public var transitionSeconds: Double
+        public var chillerLag: FirstOrderLag
+        public var chillerAmbientCelsius: Double
+        public var chillerSetPointCelsius: Double
+        public var chillerRelativeTolerance: Double
+        public var ignitionAttemptSeconds: Double
+        public var ignitionRetrySeconds: Double
+        public var ignitionFailureProbability: Double
+        public var maxIgnitionAttempts: Int
+        public var warmupSeconds: Double
+        public var cooldownSeconds: Double
+        public var lightOffSeconds: Double
+        public var lampPowerWatts: Double
+        public var shutterMoveSeconds: Double
+        public var shutterStuckProbability: Double
+
+        public init(transitionSeconds: Double, chillerLag: FirstOrderLag, chillerAmbientCelsius: Double,
+                    chillerSetPointCelsius: Double, chillerRelativeTolerance: Double, ignitionAttemptSeconds: Double,
+                    ignitionRetrySeconds: Double, ignitionFailureProbability: Double, maxIgnitionAttempts: Int,
+                    warmupSeconds: Double, cooldownSeconds: Double, lightOffSeconds: Double, lampPowerWatts: Double,
+                    shutterMoveSeconds: Double, shutterStuckProbability: Double) {
+            self.transitionSeconds = transitionSeconds
+            self.chillerLag = chillerLag
+            self.chillerAmbientCelsius = chillerAmbientCelsius
+            self.chillerSetPointCelsius = chillerSetPointCelsius
+            self.chillerRelativeTolerance = chillerRelativeTolerance
+            self.ignitionAttemptSeconds = ignitionAttemptSeconds
+            self.ignitionRetrySeconds = ignitionRetrySeconds
+            self.ignitionFailureProbability = ignitionFailureProbability
+            self.maxIgnitionAttempts = maxIgnitionAttempts
+            self.warmupSeconds = warmupSeconds
+            self.cooldownSeconds = cooldownSeconds
+            self.lightOffSeconds = lightOffSeconds
+            self.lampPowerWatts = lampPowerWatts
+            self.shutterMoveSeconds = shutterMoveSeconds
+            self.shutterStuckProbability = shutterStuckProbability
+        }
+
+        /// Defaults (REFERENCES.md §2.4 unless marked):
+        /// - CSC transition 1 s per state [U];
+        /// - chiller: starts at 25 °C (config), set point 20 °C, relative tolerance 0.2 (power_on_atcalsys.py);
+        ///   τ = 60 s, no step dependence [U];
+        /// - ignition attempt 8 s [U] (the lamp lights within 20 s, max_lamp_on_delay 25 s), retry pause
+        ///   4 s [U], failure probability 0.1 per attempt [U], at most 5 attempts [U];
+        /// - warm-up 900 s, cool-down 900 s, light drops in 2 s, power 910 W (power_on_atcalsys.py);
+        /// - shutter move 3 s [U] (limits 30 s CSC, 3 min script), sticks with probability 0.001 [U].
+        /// With these, power_on_atcalsys takes ≈ 15.4 min on average and power_off_atcalsys 902 s ≈ 15.0 min: the
+        /// document's "15 minutes" each.
+        public static let auxTel = Parameters(
+            transitionSeconds: 1,
+            chillerLag: FirstOrderLag(referenceTimeConstantSeconds: 60, referenceStepKelvin: 5, stepExponent: 0,
+                                      toleranceKelvin: 4, holdSeconds: 0),
+            chillerAmbientCelsius: 25, chillerSetPointCelsius: 20, chillerRelativeTolerance: 0.2,
+            ignitionAttemptSeconds: 8, ignitionRetrySeconds: 4, ignitionFailureProbability: 0.1, maxIgnitionAttempts: 5,
+            warmupSeconds: 900, cooldownSeconds: 900, lightOffSeconds: 2, lampPowerWatts: 910,
+            shutterMoveSeconds: 3, shutterStuckProbability: 0.001)
+    }
+
+    public enum LampState: Sendable, Equatable {
+        case off
+        /// Lit at `since`; warm from `since + warmupSeconds`.
+        case on(since: Double)
+        /// Turned off at `since`; may be re-ignited from `since + cooldownSeconds`.
+        case coolingDown(since: Double)
+    }
+
+    public let name: String
+    public let lane: String
+    public var parameters: Parameters
+    public private(set) var summaryState: CSCState
+    public private(set) var isChillerRunning = false
+    public private(set) var isShutterOpen = false
+    private var lamp: LampState = .off
+    private var chillerStartCelsius: Double
+    private var chillerTargetCelsius: Double
+    private var chillerSince: Double
+    /// Ignition attempts of the last lamp-on command (what the lamp's log reports).
+    public private(set) var lastIgnitionAttempts = 0
+    public let resource: Resource
+    unowned let simulation: Simulation
+
+    public init(_ simulation: Simulation, name: String = "ATWhiteLight", lane: String = "lamp",
+                parameters: Parameters = .auxTel, summaryState: CSCState = .standby) {
+        self.simulation = simulation
+        self.name = name
+        self.lane = lane
+        self.parameters = parameters
+        self.summaryState = summaryState
+        chillerStartCelsius = parameters.chillerAmbientCelsius
+        chillerTargetCelsius = parameters.chillerAmbientCelsius
+        chillerSince = simulation.now
+        resource = Resource(simulation, name: name)
+    }
+
+    // MARK: State readings
+
+    /// The lamp state, with cool-down ended once its time is up.
+    public var lampState: LampState {
+        if case .coolingDown(let since) = lamp, simulation.now >= since + parameters.cooldownSeconds { return .off }
+        return lamp
+    }
+
+    public var isLampOn: Bool { if case .on = lampState { return true } else { return false } }
+
+    /// Lit for at least the warm-up time.
+    public var isLampWarm: Bool {
+        if case .on(let since) = lampState { return simulation.now >= since + parameters.warmupSeconds }
+        return false
+    }
+
+    /// Light reaches the flat screen: lamp on and shutter open. (Whether the screen is illuminated also
+    /// depends on the dome's true azimuth.)
+    public var isIlluminating: Bool { isLampOn && isShutterOpen }
+
+    public var chillerCelsius: Double {
+        parameters.chillerLag.temperatureKelvin(startKelvin: chillerStartCelsius, setPointKelvin: chillerTargetCelsius,
+                                                elapsedSeconds: simulation.now - chillerSince)
+    }
+
+    /// Seconds until the chiller is within its relative tolerance of the set point (closed form).
+    private var chillerReadyAtSeconds: Double {
+        let tolerance = parameters.chillerRelativeTolerance * abs(chillerTargetCelsius)
+        let step = chillerTargetCelsius - chillerStartCelsius
+        var lag = parameters.chillerLag
+        lag.toleranceKelvin = max(tolerance, 1e-9)
+        return chillerSince + lag.secondsToReady(stepKelvin: step)
+    }
+
+    // MARK: Commands
+
+    private func requireEnabled() throws {
+        guard summaryState == .enabled else { throw ThermalError.notEnabled(device: name, state: summaryState.rawValue) }
+    }
+
+    /// set_summary_state: walks through the intermediate states, `transitionSeconds` each.
+    public func setSummaryState(_ target: CSCState) async throws {
+        let sim = simulation
+        try await sim.step("set_summary_state \(name) \(target.rawValue)", lane: lane) {
+            while summaryState != target {
+                try await sim.timeout(parameters.transitionSeconds)
+                let next = summaryState.rank < target.rank ? summaryState.rank + 1 : summaryState.rank - 1
+                summaryState = CSCState.allCases.first { $0.rank == next }!
+                sim.record(name, "summaryState", ["state": summaryState.rawValue])
+            }
+        }
+    }
+
+    public func startChiller(setPointCelsius: Double? = nil) throws {
+        try requireEnabled()
+        let now = chillerCelsius
+        chillerStartCelsius = now
+        chillerTargetCelsius = setPointCelsius ?? parameters.chillerSetPointCelsius
+        chillerSince = simulation.now
+        isChillerRunning = true
+        simulation.record(name, "chiller start", ["set_point_c": "\(chillerTargetCelsius)"])
+    }
+
+    /// Waits until the chiller temperature is within tolerance; throws `setPointNotReached` at the limit.
+    public func waitForChiller(timeoutSeconds: Double) async throws {
+        let sim = simulation
+        try await sim.step("\(name) chiller to set point", lane: lane) {
+            guard isChillerRunning else { throw ThermalError.chillerNeeded(device: name, reason: "chiller is not running") }
+            let deadline = sim.now + timeoutSeconds
+            let ready = chillerReadyAtSeconds
+            if ready <= deadline {
+                try await sim.wait(until: ready)
+                return
+            }
+            try await sim.wait(until: deadline)
+            throw ThermalError.setPointNotReached(device: "\(name) chiller", setPointKelvin: chillerTargetCelsius,
+                                                  reachedKelvin: chillerCelsius, afterSeconds: timeoutSeconds)
+        }
+    }
+
+    public func stopChiller() throws {
+        try requireEnabled()
+        switch lampState {
+        case .on: throw ThermalError.chillerNeeded(device: name, reason: "the lamp is on")
+        case .coolingDown(let since):
+            throw ThermalError.chillerNeeded(device: name, reason: "the lamp is cooling down for another \(since + parameters.cooldownSeconds - simulation.now) s")
+        case .off: break
+        }
+        let now = chillerCelsius
+        chillerStartCelsius = now
+        chillerTargetCelsius = parameters.chillerAmbientCelsius
+        chillerSince = simulation.now
+        isChillerRunning = false
+    }
+
+    /// Lights the lamp through the ignition retry loop; returns the number of attempts.
+    @discardableResult
+    public func turnLampOn(powerWatts: Double? = nil) async throws -> Int {
+        let sim = simulation
+        return try await sim.step("\(name) lamp ignition", lane: lane) {
+            try await resource.using {
+                try requireEnabled()
+                switch lampState {
+                case .on: return 0
+                case .coolingDown(let since):
+                    throw ThermalError.coolingDown(device: name, remainingSeconds: since + parameters.cooldownSeconds - sim.now)
+                case .off: break
+                }
+                guard isChillerRunning else { throw ThermalError.chillerNeeded(device: name, reason: "the lamp needs cooling") }
+                let p = parameters
+                let ignition = sim.stream("\(name).ignition")
+                for attempt in 1...max(1, p.maxIgnitionAttempts) {
+                    try await sim.timeout(p.ignitionAttemptSeconds)
+                    if !ignition.bernoulli(p.ignitionFailureProbability) {
+                        lamp = .on(since: sim.now)
+                        lastIgnitionAttempts = attempt
+                        sim.record(name, "lamp on", ["attempt": "\(attempt)", "watts": "\(powerWatts ?? p.lampPowerWatts)"])
+                        return attempt
+                    }
+                    sim.record(name, "ignition retry", ["attempt": "\(attempt)"])
+                    if attempt < p.maxIgnitionAttempts { try await sim.timeout(p.ignitionRetrySeconds) }
+                }
+                lastIgnitionAttempts = p.maxIgnitionAttempts
+                throw ThermalError.ignitionFailed(device: name, attempts: p.maxIgnitionAttempts)
+            }
+        }
+    }
+
+    /// Waits for the end of the lamp's warm-up; throws `setPointNotReached` if the lamp is off or the
+    /// warm-up would end after the limit.
+    public func waitForLampWarm(timeoutSeconds: Double) async throws {
+        let sim = simulation
+        try await sim.step("\(name) lamp warm-up", lane: lane) {
+            guard case .on(let since) = lampState else {
+                throw ThermalError.lampOff(device: name)
+            }
+            let warm = since + parameters.warmupSeconds
+            if warm <= sim.now + timeoutSeconds {
+                try await sim.wait(until: warm)
+            } else {
+                try await sim.timeout(timeoutSeconds)
+                throw ThermalError.warmingUp(device: name, remainingSeconds: warm - sim.now)
+            }
+        }
+    }
+
+    /// Turns the lamp off; before the end of warm-up only with `force` (bulb life, §2.4).
+    public func turnLampOff(force: Bool = false) async throws {
+        let sim = simulation
+        try await sim.step("\(name) lamp off", lane: lane) {
+            try await resource.using {
+                try requireEnabled()
+                guard case .on(let since) = lampState else { return }
+                let warm = since + parameters.warmupSeconds
+                if !force && sim.now < warm {
+                    throw ThermalError.warmingUp(device: name, remainingSeconds: warm - sim.now)
+                }
+                try await sim.timeout(parameters.lightOffSeconds)
+                lamp = .coolingDown(since: sim.now)
+                sim.record(name, "lamp off")
+            }
+        }
+    }
+
+    /// Waits until the lamp's cool-down is over (at once if it is not cooling).
+    public func waitForCooldown() async throws {
+        let sim = simulation
+        try await sim.step("\(name) lamp cool-down", lane: lane) {
+            if case .coolingDown(let since) = lampState { try await sim.wait(until: since + parameters.cooldownSeconds) }
+        }
+    }
+
+    public func openShutter(timeoutSeconds: Double = 30) async throws { try await moveShutter(open: true, timeoutSeconds: timeoutSeconds) }
+
+    public func closeShutter(timeoutSeconds: Double = 30) async throws { try await moveShutter(open: false, timeoutSeconds: timeoutSeconds) }
+
+    private func moveShutter(open: Bool, timeoutSeconds: Double) async throws {
+        let sim = simulation
+        try await sim.step("\(name) shutter \(open ? "open" : "close")", lane: lane) {
+            try requireEnabled()
+            guard isShutterOpen != open else { return }
+            let p = parameters
+            if p.shutterStuckProbability > 0 && sim.stream("\(name).shutter").bernoulli(p.shutterStuckProbability) {
+                try await sim.timeout(timeoutSeconds)
+                throw ThermalError.shutterTimeout(device: name, limitSeconds: timeoutSeconds)
+            }
+            guard p.shutterMoveSeconds <= timeoutSeconds else {
+                try await sim.timeout(timeoutSeconds)
+                throw ThermalError.shutterTimeout(device: name, limitSeconds: timeoutSeconds)
+            }
+            try await sim.timeout(p.shutterMoveSeconds)
+            isShutterOpen = open
+        }
+    }
+}
+
+/// ATCalSys: the calibration-system scripts that drive ATWhiteLight (REFERENCES.md §2.4).
+public final class ATCalSys {
+    public struct Parameters: Sendable, Equatable {
+        public var chillerTimeoutSeconds: Double
+        public var lampWarmupTimeoutSeconds: Double
+        public var shutterTimeoutSeconds: Double
+
+        public init(chillerTimeoutSeconds: Double, lampWarmupTimeoutSeconds: Double, shutterTimeoutSeconds: Double) {
+            self.chillerTimeoutSeconds = chillerTimeoutSeconds
+            self.lampWarmupTimeoutSeconds = lampWarmupTimeoutSeconds
+            self.shutterTimeoutSeconds = shutterTimeoutSeconds
+        }
+
+        /// power_on_atcalsys.py: chiller timeout 15 min, lamp warm-up timeout 20 min, shutter 3 min.
+        public static let auxTel = Parameters(chillerTimeoutSeconds: 15 * 60, lampWarmupTimeoutSeconds: 20 * 60,
+                                              shutterTimeoutSeconds: 3 * 60)
+    }
+
+    public let whiteLight: ATWhiteLight
+    public var parameters: Parameters
+    public let lane: String
+    unowned let simulation: Simulation
+
+    public init(_ simulation: Simulation, whiteLight: ATWhiteLight, lane: String = "lamp", parameters: Parameters = .auxTel) {
+        self.simulation = simulation
+        self.whiteLight = whiteLight
+        self.lane = lane
+        self.parameters = parameters
+    }
+
+    /// power_on_atcalsys: start the chiller, wait for its set point, light the lamp, wait for the warm-up,
+    /// open the shutter.
+    public func powerOn() async throws {
+        let wl = whiteLight, p = parameters
+        try await simulation.step("power_on_atcalsys", lane: lane) {
+            try wl.startChiller()
+            try await wl.waitForChiller(timeoutSeconds: p.chillerTimeoutSeconds)
+            try await wl.turnLampOn()
+            try await wl.waitForLampWarm(timeoutSeconds: p.lampWarmupTimeoutSeconds)
+            try await wl.openShutter(timeoutSeconds: p.shutterTimeoutSeconds)
+        }
+    }
+
+    /// power_off_atcalsys: turn the lamp off, close the shutter, wait out the cool-down, stop the chiller.
+    public func powerOff() async throws {
+        let wl = whiteLight, p = parameters
+        try await simulation.step("power_off_atcalsys", lane: lane) {
+            try await wl.turnLampOff()
+            try await wl.closeShutter(timeoutSeconds: p.shutterTimeoutSeconds)
+            try await wl.waitForCooldown()
+            try wl.stopChiller()
+        }
+    }
+}
