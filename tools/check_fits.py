@@ -65,11 +65,26 @@ with warnings.catch_warnings():
             check(np.array_equal(data, values.reshape(height, width)), f"{name} pixels")
         check(hdul["C10"].header["GAIN"] == 1.1, "C10 GAIN == 1.1")
 
+# The LATISS-style file: header-only primary HDU (Rubin keywords) and one UInt16 amplifier extension.
+latiss = path.replace(".fits", "-latiss.fits")
+with warnings.catch_warnings():
+    warnings.simplefilter("error")
+    with fits.open(latiss) as hdul:
+        hdul.verify("exception")
+        h = hdul[0].header
+        check(hdul[0].data is None, "LATISS primary HDU has no data")
+        check(h["IMGTYPE"] == "FLAT" and h["FILTER"] == "SDSSr_65mm", "IMGTYPE, FILTER")
+        check(h["EXPTIME"] == 6.0 and h["DATE-OBS"] == "2025-03-04T23:12:09.250", "EXPTIME, DATE-OBS")
+        check(hdul["C00"].data.dtype == np.uint16
+              and np.array_equal(hdul["C00"].data, np.array([[0, 1, 2], [29999, 65534, 65535]], dtype=np.uint16)),
+              "C00 uint16 pixels")
+
 fitsverify = shutil.which("fitsverify")
 if fitsverify:
-    result = subprocess.run([fitsverify, "-e", path], capture_output=True, text=True)
-    print(result.stdout.strip().splitlines()[-1] if result.stdout.strip() else result.stderr)
-    check(result.returncode == 0, "fitsverify reports no errors")
+    for f in (path, latiss):
+        result = subprocess.run([fitsverify, "-e", f], capture_output=True, text=True)
+        print(result.stdout.strip().splitlines()[-1] if result.stdout.strip() else result.stderr)
+        check(result.returncode == 0, f"fitsverify reports no errors in {f}")
 else:
     print("fitsverify not installed: skipped")
 

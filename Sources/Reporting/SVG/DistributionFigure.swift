@@ -41,6 +41,9 @@ public struct DistributionFigure: Sendable {
         self.height = height
     }
 
+    /// Up to this many values the CDF is drawn with one step per value.
+    static let exactCDFLimit = 2000
+
     /// Bin edges and counts. Edges are multiples of a nice width, so bin boundaries read as round numbers.
     struct Bins {
         let edges: [Double]
@@ -115,10 +118,24 @@ public struct DistributionFigure: Sendable {
         case .cumulative:
             let sorted = values.sorted()
             var points: [(Double, Double)] = [(x.map(sorted.first ?? xTicks.low), y.map(0))]
-            for (i, v) in sorted.enumerated() {
-                // A step function: flat up to each value, then a jump of 1/n.
-                points.append((x.map(v), y.map(Double(i) / Double(sorted.count))))
-                points.append((x.map(v), y.map(Double(i + 1) / Double(sorted.count))))
+            if sorted.count <= Self.exactCDFLimit {
+                for (i, v) in sorted.enumerated() {
+                    // A step function: flat up to each value, then a jump of 1/n.
+                    points.append((x.map(v), y.map(Double(i) / Double(sorted.count))))
+                    points.append((x.map(v), y.map(Double(i + 1) / Double(sorted.count))))
+                }
+            } else {
+                // Many trials: one vertical step per half pixel is all a screen shows, and keeps a
+                // million-trial page small. Each step still lands exactly on the empirical fraction.
+                var i = 0
+                while i < sorted.count {
+                    let column = (x.map(sorted[i]) * 2).rounded(.down)
+                    var j = i
+                    while j < sorted.count && (x.map(sorted[j]) * 2).rounded(.down) == column { j += 1 }
+                    points.append((x.map(sorted[i]), y.map(Double(i) / Double(sorted.count))))
+                    points.append((x.map(sorted[i]), y.map(Double(j) / Double(sorted.count))))
+                    i = j
+                }
             }
             points.append((area.right, y.map(1)))
             canvas.polyline(points, stroke: Palette.colour(0), width: 2, cssClass: "ecdf")
