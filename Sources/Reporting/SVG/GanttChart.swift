@@ -149,13 +149,17 @@ public struct GanttChart: Sendable {
                 toneOfName[spans[index].name] = toneOfName.count % 2
             }
 
-            // The next bar's start on the same row bounds where a label after a bar can go.
+            // The next bar's start on the same row bounds where a label after a bar can go; a label goes
+            // after a bar only when the bar stands apart from the one before it, else it would seem to
+            // name the whole run of bars.
             var nextStartInRow: [Int: Double] = [:]
+            var previousEndInRow: [Int: Double] = [:]
             let byRow = Dictionary(grouping: laneRows[laneIndex], by: \.row)
             for (_, members) in byRow {
                 let ordered = members.map(\.index).sorted { spans[$0].startSeconds < spans[$1].startSeconds }
                 for (k, index) in ordered.enumerated() {
                     nextStartInRow[index] = k + 1 < ordered.count ? x.map(spans[ordered[k + 1]].startSeconds) : area.right
+                    previousEndInRow[index] = k > 0 ? x.map(spans[ordered[k - 1]].endSeconds) : area.left - 100
                 }
             }
 
@@ -184,7 +188,8 @@ public struct GanttChart: Sendable {
                 if labelWidth + 8 <= x1 - x0 {
                     canvas.text(span.name, x: x0 + 4, y: barTop + barHeight / 2 + 3.5, size: Self.labelFont,
                                 fill: textColour, cssClass: "bar-label")
-                } else if let limit = nextStartInRow[index], x1 + 4 + labelWidth + 4 <= limit {
+                } else if let limit = nextStartInRow[index], x1 + 4 + labelWidth + 4 <= limit,
+                          x0 - (previousEndInRow[index] ?? area.left) >= 6 {
                     canvas.text(span.name, x: x1 + 4, y: barTop + barHeight / 2 + 3.5, size: Self.labelFont,
                                 cssClass: "bar-label")
                 } else if x1 - x0 >= 60 {
