@@ -9,7 +9,8 @@ struct Obsim: ParsableCommand {
         commandName: "obsim",
         abstract: "Discrete-event simulator of an observatory's calibration work.",
         version: ObsimVersion.string,
-        subcommands: [Bench.self, Sky.self, Motion.self]
+        subcommands: [Bench.self, Sky.self, Motion.self, Run.self, Validate.self, ScenarioReferenceCommand.self, Merge.self,
+                      TraceCommand.self, BaselineCommand.self, Check.self]
     )
 }
 

@@ -1,1 +1,0 @@
-// The Experiments module (see ../shared/DESIGN.md, "Layout"); its contents arrive with their issue.

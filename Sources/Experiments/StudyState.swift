@@ -1,0 +1,159 @@
+import Procedures
+import ScenarioKit
+
+/// Accumulated results of one sweep point. Everything in it merges exactly and order-free.
+public struct PointState: Sendable, Equatable {
+    /// Statistics per declared metric name (metrics never measured stay empty).
+    public var metrics: [String: RunningStatistics]
+    public var outcomes: [String: UInt64]
+    /// Per documented step: its per-trial total duration in seconds.
+    public var steps: [String: StepStatistics]
+
+    public init(metricNames: [String]) {
+        metrics = Dictionary(uniqueKeysWithValues: metricNames.map { ($0, RunningStatistics()) })
+        outcomes = [:]
+        steps = [:]
+    }
+
+    public mutating func merge(_ other: PointState) {
+        for (k, v) in other.metrics { metrics[k, default: RunningStatistics()].merge(v) }
+        for (k, v) in other.outcomes { outcomes[k, default: 0] += v }
+        for (k, v) in other.steps {
+            if var mine = steps[k] { mine.merge(v); steps[k] = mine } else { steps[k] = v }
+        }
+    }
+
+    /// Adds one trial.
+    public mutating func add(_ trial: TrialRun) {
+        outcomes[trial.result.outcome.kind, default: 0] += 1
+        metrics["duration_s", default: RunningStatistics()].add(trial.durationSeconds)
+        for (name, value) in trial.result.metrics where name != "duration_s" {
+            metrics[name]?.add(value)
+        }
+        // Steps may repeat within a trial (20 flats): a step's statistic is its total per trial.
+        var totals: [String: (lane: String, seconds: Double)] = [:]
+        for s in trial.steps {
+            let t = totals[s.name]
+            totals[s.name] = (min(t?.lane ?? s.lane, s.lane), (t?.seconds ?? 0) + s.duration)
+        }
+        for (name, t) in totals {
+            steps[name, default: StepStatistics(lane: t.lane)].add(t.seconds, lane: t.lane)
+        }
+    }
+}
+
+public struct StepStatistics: Sendable, Equatable {
+    /// The Gantt lane (the smallest name seen, so merge order cannot change it).
+    public var lane: String
+    public var seconds = RunningStatistics()
+    public init(lane: String) { self.lane = lane }
+    public init(lane: String, seconds: RunningStatistics) {
+        self.lane = lane
+        self.seconds = seconds
+    }
+    mutating func add(_ x: Double, lane l: String) {
+        seconds.add(x)
+        lane = min(lane, l)
+    }
+    mutating func merge(_ o: StepStatistics) {
+        seconds.merge(o.seconds)
+        lane = min(lane, o.lane)
+    }
+}
+
+/// The mergeable state of a run or a shard (`state.json`).
+public struct StudyState: Sendable, Equatable {
+    public static let schemaVersion = 1
+    public var scenario: String
+    public var procedure: String
+    public var contentDigest: String
+    public var seed: UInt64
+    /// Trials of the whole study (per point), whatever this shard covers.
+    public var trials: Int
+    public var metrics: [MetricSpec]
+    /// Swept paths and each point's values as text (for reports and merge checks).
+    public var sweepPaths: [String]
+    public var pointLabels: [[String]]
+    public var points: [PointState]
+    /// Trial index ranges [lower, upper) this state covers, sorted and disjoint.
+    public var trialRanges: [Range<Int>]
+    /// Trials completed (per point). Equals the ranges' total unless the run was stopped.
+    public var completedTrials: Int
+    public var partial: Bool
+
+    public init(scenario: String, procedure: String, contentDigest: String, seed: UInt64, trials: Int, metrics: [MetricSpec],
+                sweepPaths: [String], pointLabels: [[String]], points: [PointState], trialRanges: [Range<Int>],
+                completedTrials: Int, partial: Bool) {
+        self.scenario = scenario
+        self.procedure = procedure
+        self.contentDigest = contentDigest
+        self.seed = seed
+        self.trials = trials
+        self.metrics = metrics
+        self.sweepPaths = sweepPaths
+        self.pointLabels = pointLabels
+        self.points = points
+        self.trialRanges = trialRanges
+        self.completedTrials = completedTrials
+        self.partial = partial
+    }
+
+    public init(scenario: Scenario, ranges: [Range<Int>]) {
+        self.scenario = scenario.name
+        procedure = scenario.procedureName
+        contentDigest = scenario.contentDigest
+        seed = scenario.study.seed
+        trials = scenario.study.trials
+        metrics = scenario.procedureType.schema.allMetrics
+        sweepPaths = scenario.study.sweep.map(\.path)
+        pointLabels = scenario.sweepPoints.map { p in zip(scenario.study.sweep, p.values).map { $1.text(as: $0.type) } }
+        points = scenario.sweepPoints.map { _ in PointState(metricNames: scenario.procedureType.schema.allMetrics.map(\.name)) }
+        trialRanges = ranges
+        completedTrials = 0
+        partial = false
+    }
+
+    /// All points pooled (the top-level statistics of a sweep).
+    public var pooled: PointState {
+        var all = PointState(metricNames: metrics.map(\.name))
+        for p in points { all.merge(p) }
+        return all
+    }
+}
+
+/// Why shards cannot be merged.
+public struct MergeError: Error, CustomStringConvertible {
+    public let description: String
+    public init(_ d: String) { description = d }
+}
+
+public enum StudyMerge {
+    /// Merges shard states of one study. They must share scenario content, seed and trial count, and
+    /// their trial ranges must not overlap.
+    public static func merge(_ parts: [StudyState]) throws -> StudyState {
+        guard var merged = parts.first else { throw MergeError("nothing to merge") }
+        for p in parts.dropFirst() {
+            guard p.contentDigest == merged.contentDigest, p.scenario == merged.scenario else {
+                throw MergeError("part of scenario \(p.scenario) (content \(p.contentDigest)) does not match \(merged.scenario) (content \(merged.contentDigest))")
+            }
+            guard p.seed == merged.seed, p.trials == merged.trials else {
+                throw MergeError("parts disagree on seed or trials: seed \(p.seed) vs \(merged.seed), trials \(p.trials) vs \(merged.trials)")
+            }
+            for r in p.trialRanges where merged.trialRanges.contains(where: { $0.overlaps(r) }) {
+                throw MergeError("trials \(r.lowerBound)..<\(r.upperBound) appear in two parts")
+            }
+            for i in merged.points.indices { merged.points[i].merge(p.points[i]) }
+            merged.trialRanges += p.trialRanges
+            merged.completedTrials += p.completedTrials
+            merged.partial = merged.partial || p.partial
+        }
+        merged.trialRanges.sort { $0.lowerBound < $1.lowerBound }
+        // Coalesce adjacent ranges so a complete merge reads as one range 0..<trials.
+        var coalesced: [Range<Int>] = []
+        for r in merged.trialRanges {
+            if let last = coalesced.last, last.upperBound == r.lowerBound { coalesced[coalesced.count - 1] = last.lowerBound..<r.upperBound } else { coalesced.append(r) }
+        }
+        merged.trialRanges = coalesced
+        return merged
+    }
+}

@@ -1,0 +1,100 @@
+import Procedures
+
+/// A validated scenario: everything `obsim run` needs, in canonical units.
+public struct Scenario: Sendable {
+    public var name: String
+    public var description: String
+    /// The file it was read from, for messages.
+    public var file: String
+    public var procedureName: String
+    public var procedureType: any Procedure.Type
+    public var site: SiteLocation
+    /// UTC instant (Unix seconds) at simulated time 0.
+    public var epochUnixSeconds: Double
+    public var nightsUnixSeconds: [Double]
+    /// Values before any sweep is applied.
+    public var configuration: ProcedureConfiguration
+    public var study: Study
+    public var outputs: Outputs
+    /// A digest of the validated content (not of the file's text), so shards of one study are recognised
+    /// as such even if comments differ; trials and output paths are left out, as the command line may
+    /// change them.
+    public var contentDigest: String
+
+    /// The configuration and epoch of one sweep point.
+    public func point(_ point: SweepPoint) -> (configuration: ProcedureConfiguration, epochUnixSeconds: Double) {
+        var configuration = self.configuration
+        var epoch = epochUnixSeconds
+        for (axis, value) in zip(study.sweep, point.values) {
+            if axis.path == "epoch", let v = value.numericValue { epoch = v } else { configuration[path: axis.path] = value }
+        }
+        return (configuration, epoch)
+    }
+
+    /// Every sweep point, the first axis varying slowest; one point with no values when not sweeping.
+    public var sweepPoints: [SweepPoint] {
+        var points: [[ParameterValue]] = [[]]
+        for axis in study.sweep {
+            points = points.flatMap { prefix in axis.values.map { prefix + [$0] } }
+        }
+        return points.enumerated().map { SweepPoint(index: $0.offset, values: $0.element) }
+    }
+}
+
+public struct Study: Sendable {
+    public var trials: Int
+    public var seed: UInt64
+    public var fidelity: DetectorFidelity
+    public var sweep: [SweepAxis]
+}
+
+/// One swept key and its values, in the order the scenario gives them.
+public struct SweepAxis: Sendable {
+    public let path: String
+    public let type: ParameterType
+    public let values: [ParameterValue]
+}
+
+public struct SweepPoint: Sendable, Hashable {
+    public let index: Int
+    public let values: [ParameterValue]
+}
+
+public struct Outputs: Sendable {
+    /// Report folder; `Reports/<name>` unless the scenario or `--out` says otherwise.
+    public var directory: String
+    /// The trial whose detail (frames, series, Gantt timeline) a report shows.
+    public var detailTrial: Int
+}
+
+/// One problem in a scenario file, with where it is.
+public struct ScenarioDiagnostic: Error, Sendable, Equatable, CustomStringConvertible {
+    public let file: String
+    public let line: Int
+    public let column: Int
+    /// The key path (`parameters.n_flat`, `study.sweep[0].values[2]`), "" for the whole document.
+    public let path: String
+    public let message: String
+
+    public var description: String {
+        "\(file):\(line):\(column): \(path.isEmpty ? "" : path + ": ")\(message)"
+    }
+}
+
+/// All the problems of one file.
+public struct ScenarioErrors: Error, Sendable, CustomStringConvertible {
+    public let diagnostics: [ScenarioDiagnostic]
+    public var description: String { diagnostics.map(\.description).joined(separator: "\n") }
+}
+
+/// The sites a scenario may name; anything else is given as coordinates.
+public enum BuiltInSites {
+    // REFERENCES.md §7 (site table) for every row.
+    public static let all: [SiteLocation] = [
+        SiteLocation(name: "auxtel", latitudeDegrees: -30.244789, longitudeDegrees: -70.747686, elevationMetres: 2650),
+        SiteLocation(name: "rubin", latitudeDegrees: -30.244628, longitudeDegrees: -70.74941, elevationMetres: 2650),
+        SiteLocation(name: "armazones", latitudeDegrees: -24.5899, longitudeDegrees: -70.1918, elevationMetres: 3060),
+        SiteLocation(name: "paranal", latitudeDegrees: -24.62743941, longitudeDegrees: -70.40498688, elevationMetres: 2669),
+    ]
+    public static func named(_ name: String) -> SiteLocation? { all.first { $0.name == name } }
+}

@@ -1,0 +1,42 @@
+import ArgumentParser
+import Experiments
+import Foundation
+import Reporting
+
+struct Merge: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Merge the report folders of a sharded study (obsim run --shard I/N) into one report.",
+        discussion: "The merged summary.json is byte-identical to that of a single run of the whole study."
+    )
+
+    @Argument(help: "Shard report folders (each with state.json and trials.csv).") var parts: [String]
+    @Option(help: "Merged report folder.") var out: String
+
+    func validate() throws {
+        if parts.isEmpty { throw ValidationError("give at least one shard folder") }
+    }
+
+    func run() throws {
+        do {
+            let states = try parts.map { try StateFile.read(URL(fileURLWithPath: $0).appendingPathComponent("state.json")) }
+            let merged = try StudyMerge.merge(states)
+            let folder = try ReportFolder(out)
+            // trials.csv: the parts' rows in trial order, one header.
+            let order = zip(parts, states).sorted { ($0.1.trialRanges.first?.lowerBound ?? 0) < ($1.1.trialRanges.first?.lowerBound ?? 0) }
+            var csv = Data()
+            for (i, (dir, _)) in order.enumerated() {
+                let text = try String(contentsOf: URL(fileURLWithPath: dir).appendingPathComponent("trials.csv"), encoding: .utf8)
+                csv.append(Data((i == 0 ? text : String(text.drop { $0 != "\n" }.dropFirst())).utf8))
+            }
+            try csv.write(to: folder.file("trials.csv"))
+            try ReportWriter.write(merged, description: "", into: folder)
+            try RunInfo.write(to: folder.file("run.json"), wallSeconds: 0, threads: 0, shard: "merged from \(parts.count) parts",
+                              trials: merged.completedTrials * merged.points.count, file: "", partial: merged.partial)
+            try folder.commit()
+            let missing = merged.trials - merged.trialRanges.reduce(0) { $0 + $1.count }
+            print("merged \(parts.count) part(s) into \(out): \(merged.completedTrials) of \(merged.trials) trials\(missing > 0 ? " (\(missing) trials in no part)" : "")")
+        } catch let e as MergeError {
+            throw CommandFailure("merge: \(e)")
+        }
+    }
+}
