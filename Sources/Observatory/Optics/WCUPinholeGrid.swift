@@ -71,8 +71,8 @@ public struct WCUPinholeGrid: Sendable, Equatable {
 /// Δu = (k3·r² + k5·r⁴)·u + p1·(r² + 2u²) + 2·p2·u·v, Δv = (k3·r² + k5·r⁴)·v + p2·(r² + 2v²) + 2·p1·u·v.
 /// Coefficients are [U] our choice: ELT-induced distortions are 0.1–5 mas RMS over 1′ (REFERENCES.md §6,
 /// Rodeghiero et al. 2018); an imager's own field of ~11″ gets k3 = 5.7e-5 ″⁻² (10 mas at r = 5.6″),
-/// p1 = p2 = 3.2e-5 ″⁻¹ (3 mas there) and a k5 = 2e-6 ″⁻⁴ (a few mas at the corners) that a third-order
-/// fit cannot follow.
+/// p1 = p2 = 3.2e-5 ″⁻¹ (3 mas there) and a k5 = 1e-7 ″⁻⁴ (0.55 mas at 5.6″, 3 mas at the LM corners,
+/// r = 7.9″) that a third-order fit cannot follow.
 public struct OpticalDistortion: Sendable, Equatable {
     public var pixelScaleArcsec: Double
     public var referencePixel: (x: Double, y: Double)
@@ -82,7 +82,7 @@ public struct OpticalDistortion: Sendable, Equatable {
     public var p2PerArcsec: Double
 
     public init(pixelScaleArcsec: Double, referencePixel: (x: Double, y: Double), k3PerArcsec2: Double = 5.7e-5,
-                k5PerArcsec4: Double = 2e-6, p1PerArcsec: Double = 3.2e-5, p2PerArcsec: Double = 3.2e-5) {
+                k5PerArcsec4: Double = 1e-7, p1PerArcsec: Double = 3.2e-5, p2PerArcsec: Double = 3.2e-5) {
         self.pixelScaleArcsec = pixelScaleArcsec; self.referencePixel = referencePixel
         self.k3PerArcsec2 = k3PerArcsec2; self.k5PerArcsec4 = k5PerArcsec4
         self.p1PerArcsec = p1PerArcsec; self.p2PerArcsec = p2PerArcsec

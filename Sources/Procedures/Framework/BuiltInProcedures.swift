@@ -4,5 +4,6 @@ public enum BuiltInProcedures {
     public static let all: [any Procedure.Type] = [
         METISChopperHome.self,
         METISInternalFlat.self,
+        METISDistortion.self,
     ]
 }
