@@ -4,7 +4,8 @@ import CGSL
 /// width plus a constant background: the model of pixel (i, j) is
 /// F·[Φ((i+1−x)/σ) − Φ((i−x)/σ)]·[Φ((j+1−y)/σ) − Φ((j−y)/σ)] + B, fitted for (F, x, y, B) by Gauss–Newton
 /// steps, each a weighted linear least-squares solve (`gsl_multifit_wlinear`) with weights 1/variance from
-/// the current model (photon noise) plus a fixed per-pixel variance (read noise, subtracted background).
+/// the current model (photon noise) plus a fixed per-pixel variance (read noise, subtracted background),
+/// floored at 1 e⁻² so that empty wings (a Poisson mean ≪ 1) do not get unbounded weights.
 /// With weights from the model this is the Gaussian approximation of the maximum-likelihood fit, whose
 /// precision reaches the photon limit σ_PSF/√N (REFERENCES.md §6); a first moment does not once there is
 /// background in the window.
@@ -95,7 +96,7 @@ public enum GaussianCentroid {
                     gsl_matrix_set(X, k, 1, f * dax[i] * ay[j])
                     gsl_matrix_set(X, k, 2, f * ax[i] * day[j])
                     gsl_matrix_set(X, k, 3, 1)
-                    gsl_vector_set(w, k, 1 / max(max(model, 0) + extraVarianceElectrons, 1e-6))
+                    gsl_vector_set(w, k, 1 / max(max(model, 0) + extraVarianceElectrons, 1))
                     gsl_vector_set(r, k, data[k] - model)
                 }
             }
@@ -107,7 +108,7 @@ public enum GaussianCentroid {
             let step = max(abs(dx), abs(dy))
             let scale = step > Double(halfWidth) / 2 ? Double(halfWidth) / 2 / step : 1
             f += scale * df; cx += scale * dx; cy += scale * dy; b += scale * db
-            if step < 1e-9 {
+            if step < 1e-8 {
                 // The covariance of the last step is that of the parameters (weights from the converged model).
                 return Result(x: cx, y: cy, flux: f, background: b,
                               xErrorPixels: gsl_matrix_get(cov, 1, 1).squareRoot(), yErrorPixels: gsl_matrix_get(cov, 2, 2).squareRoot(),
