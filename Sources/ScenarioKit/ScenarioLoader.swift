@@ -213,6 +213,15 @@ struct Validator {
             let full = "\(section).\(local)"
             if let spec = specs.first(where: { $0.key == local }) {
                 present.insert(local)
+                if spec.hidden {
+                    let value: String
+                    switch spec.requirement {
+                    case .defaultValue(let d): value = " (it is `\(d.text(as: spec.type))`)"
+                    default: value = ""
+                    }
+                    error(keyNode, full, "`\(local)` is hidden: the procedure sets it\(value), a scenario may not")
+                    continue
+                }
                 if let v = self.value(value, full, spec) { given[local] = v }
             } else if case .mapping = value, specs.contains(where: { $0.key.hasPrefix(local + ".") }) {
                 flatten(value, prefix: local, section: section, specs: specs, skip: skip, given: &given, present: &present)

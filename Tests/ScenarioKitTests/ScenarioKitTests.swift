@@ -194,3 +194,31 @@ study:
         #expect(text.contains("| `parameters.temperature` | number with unit (K, degC) | `900 K` | 250 K to 1400 K |"))
     }
 }
+
+@Suite struct TemplateValidationInOnePassTests {
+    /// Seed 000's InternalFlat table: a hidden parameter set by a user is reported with the other
+    /// problems of the file, at its own line, not after they are fixed.
+    @Test func hiddenTemplateKeyIsReportedWithEveryOtherError() throws {
+        let text = """
+        name: hid
+        procedure: metis-internal-flat
+        parameters:
+          template:
+            DPR CATG: TEST
+            DET1 NDIT: -2
+            INS OPTI10 NAME: Lp
+        """
+        do {
+            _ = try ScenarioLoader.parse(text, file: "hid.yaml")
+            Issue.record("an invalid invocation was accepted")
+        } catch let e as ScenarioErrors {
+            let byPath = Dictionary(grouping: e.diagnostics, by: \.path)
+            #expect(byPath["parameters.template.DPR CATG"]?.first?.line == 5)
+            #expect(byPath["parameters.template.DPR CATG"]?.first?.message.contains("hidden") == true)
+            #expect(byPath["parameters.template.DET1 NDIT"]?.first?.line == 6)
+            #expect(byPath["parameters.template.INS OPTI10 NAME"]?.first?.message.contains("L'") == true)
+            #expect(byPath["parameters.template.DET1 DIT"] != nil)  // NODEFAULT, missing
+            #expect(byPath["parameters.template.SEQ TIME"] != nil)
+        }
+    }
+}

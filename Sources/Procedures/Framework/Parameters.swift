@@ -90,14 +90,18 @@ public struct ParameterSpec: Sendable {
     public let maximum: Double?
     /// One line: what it is and where its default comes from.
     public let doc: String
+    /// Set by the procedure itself (an ESO template's "hidden" parameter): declared so it is documented
+    /// and carries its value, but a scenario that sets it is in error.
+    public let hidden: Bool
 
     public init(_ key: String, _ type: ParameterType, _ requirement: Requirement, min minimum: Double? = nil,
-                max maximum: Double? = nil, doc: String) {
+                max maximum: Double? = nil, hidden: Bool = false, doc: String) {
         self.key = key
         self.type = type
         self.requirement = requirement
         self.minimum = minimum
         self.maximum = maximum
+        self.hidden = hidden
         self.doc = doc
     }
 

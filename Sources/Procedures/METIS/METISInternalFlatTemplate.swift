@@ -197,7 +197,7 @@ public enum METISInternalFlatTemplate {
             }
             let doc = "\(p.label). Table: `\(p.rangeText)`\(p.hidden ? "; hidden: set by the template, not by a user" : "")"
                 + (p.templateChoice.map { "; TBD/NODEFAULT, the template uses `\($0)` [U]" } ?? "") + " (seed 000)."
-            return ParameterSpec("template.\(p.key)", type, requirement, min: minimum, doc: doc)
+            return ParameterSpec("template.\(p.key)", type, requirement, min: minimum, hidden: p.hidden, doc: doc)
         }
     }
 }
