@@ -24,7 +24,7 @@ public enum ScenarioReference {
         | `name` | lower case letters, digits, `-`, `_` | required | Names the study and its report folder `Reports/<name>/`. |
         | `description` | text | "" | One line for the report. |
         | `procedure` | registered procedure name | required | See "Procedures" below. |
-        | `site` | built-in name, or `{name, latitude, longitude, elevation}` with units | `\(ScenarioLoader.defaultSite)` | Built-in: \(BuiltInSites.all.map { "`\($0.name)` (\($0.latitudeDegrees)°, \($0.longitudeDegrees)°, \(NumberText.shortest($0.elevationMetres)) m)" }.joined(separator: ", ")); REFERENCES.md §7. |
+        | `site` | built-in name, or `{name, latitude, longitude, elevation}` with units | `\(ScenarioLoader.defaultSite)` | Built-in: \(BuiltInSites.all.map { "`\($0.name)` (\($0.latitudeDegrees)°, \($0.longitudeDegrees)°, \(NumberText.shortest($0.elevationMetres)) m)" }.joined(separator: ", ")); aliases \(BuiltInSites.aliases.keys.sorted().map { "`\($0)` → `\(BuiltInSites.aliases[$0]!)`" }.joined(separator: ", ")). |
         | `epoch` | UTC date or instant | `\(ScenarioLoader.defaultEpoch)` ([U] our choice) | Simulated time 0. |
         | `nights` | list of dates, or `{from, to, every}` (`every` at least 1 d, default 1 d) | none | Nights of a season study; the epoch is then the first night. Not with `epoch`. |
         | `instrument.preset` | the procedure's presets | the first | Instrument assembly. |

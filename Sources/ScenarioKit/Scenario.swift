@@ -1,3 +1,4 @@
+import Observatory
 import Procedures
 
 /// A validated scenario: everything `obsim run` needs, in canonical units.
@@ -88,13 +89,21 @@ public struct ScenarioErrors: Error, Sendable, CustomStringConvertible {
 }
 
 /// The sites a scenario may name; anything else is given as coordinates.
+/// The scenario's site names: Observatory's built-in `Site`s (one list of coordinates for the whole
+/// program), plus aliases by telescope so a scenario can say where it runs the way its authors speak.
 public enum BuiltInSites {
-    // REFERENCES.md §7 (site table) for every row.
-    public static let all: [SiteLocation] = [
-        SiteLocation(name: "auxtel", latitudeDegrees: -30.244789, longitudeDegrees: -70.747686, elevationMetres: 2650),
-        SiteLocation(name: "rubin", latitudeDegrees: -30.244628, longitudeDegrees: -70.74941, elevationMetres: 2650),
-        SiteLocation(name: "armazones", latitudeDegrees: -24.5899, longitudeDegrees: -70.1918, elevationMetres: 3060),
-        SiteLocation(name: "paranal", latitudeDegrees: -24.62743941, longitudeDegrees: -70.40498688, elevationMetres: 2669),
+    public static let aliases: [String: String] = [
+        "auxtel": "cerro-pachon", "rubin": "cerro-pachon", "armazones": "cerro-armazones", "elt": "cerro-armazones",
     ]
-    public static func named(_ name: String) -> SiteLocation? { all.first { $0.name == name } }
+
+    public static let all: [SiteLocation] = Site.builtInNames.map { location(Site.builtIn[$0]!) }
+
+    public static func named(_ name: String) -> SiteLocation? {
+        let key = aliases[name.lowercased()] ?? name.lowercased()
+        return Site.builtIn[key].map(location)
+    }
+
+    static func location(_ s: Site) -> SiteLocation {
+        SiteLocation(name: s.name, latitudeDegrees: s.latitudeDegrees, longitudeDegrees: s.longitudeDegrees, elevationMetres: s.heightMetres)
+    }
 }

@@ -38,7 +38,7 @@ public enum ScenarioLoader {
     public static let defaultTrials = 100
     public static let defaultSeed: UInt64 = 1
     public static let defaultFidelity = DetectorFidelity.roiStatistics
-    public static let defaultSite = "auxtel"
+    public static let defaultSite = "cerro-pachon"
     public static let defaultEpoch = "2026-01-01"
     /// A sweep point count beyond this is surely a typo in a range's step.
     public static let maximumSweepPoints = 10_000
@@ -356,7 +356,7 @@ struct Validator {
 
     mutating func siteValue(_ node: Node?) -> SiteLocation? {
         guard let node else { return BuiltInSites.named(ScenarioLoader.defaultSite) }
-        let names = BuiltInSites.all.map(\.name)
+        let names = BuiltInSites.all.map(\.name) + BuiltInSites.aliases.keys.sorted()
         if case .scalar(let s) = node {
             if let site = BuiltInSites.named(s.string) { return site }
             error(node, "site", "unknown site `\(s.string)`\(Suggestions.hint(s.string, names)); built-in: \(names.joined(separator: ", ")), or give {name, latitude, longitude, elevation}")

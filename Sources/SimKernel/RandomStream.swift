@@ -147,12 +147,18 @@ public final class RandomStreams {
 
     /// The `init_by_array` key of a named stream (see the type's documentation).
     public static func key(masterSeed: UInt64, trial: UInt64, name: String) -> [UInt32] {
-        let bytes = Array(name.utf8)
-        var words: [UInt32] = [
+        key(prefix: [
             UInt32(truncatingIfNeeded: masterSeed), UInt32(truncatingIfNeeded: masterSeed >> 32),
             UInt32(truncatingIfNeeded: trial), UInt32(truncatingIfNeeded: trial >> 32),
-            UInt32(bytes.count),
-        ]
+        ], name: name)
+    }
+
+    /// `prefix`, then the byte count of `name`, then its UTF-8 bytes packed little-endian four to a word
+    /// (zero-padded): the length word keeps names that differ only by trailing NULs apart.
+    public static func key(prefix: [UInt32], name: String) -> [UInt32] {
+        let bytes = Array(name.utf8)
+        var words = prefix
+        words.append(UInt32(bytes.count))
         var i = 0
         while i < bytes.count {
             var w: UInt32 = 0

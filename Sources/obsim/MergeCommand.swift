@@ -2,6 +2,7 @@ import ArgumentParser
 import Experiments
 import Foundation
 import Reporting
+import ScenarioKit
 
 struct Merge: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -11,6 +12,7 @@ struct Merge: ParsableCommand {
 
     @Argument(help: "Shard report folders (each with state.json and trials.csv).") var parts: [String]
     @Option(help: "Merged report folder.") var out: String
+    @Option(help: "The study's scenario file: lets report.html re-run the median trial for its Gantt timeline.") var scenario: String?
 
     func validate() throws {
         if parts.isEmpty { throw ValidationError("give at least one shard folder") }
@@ -30,6 +32,19 @@ struct Merge: ParsableCommand {
             }
             try csv.write(to: folder.file("trials.csv"))
             try ReportWriter.write(merged, description: "", into: folder)
+            if let scenario {
+                var s = try loadScenario(scenario)
+                // The parts may have run with --trials/--seed overrides: take theirs before comparing.
+                s.study.trials = merged.trials
+                s.study.seed = merged.seed
+                s.contentDigest = ScenarioDigest.of(s)
+                guard s.contentDigest == merged.contentDigest else {
+                    throw CommandFailure("merge: --scenario \(scenario) is not the scenario the parts ran (content \(s.contentDigest) vs \(merged.contentDigest))")
+                }
+                try ReportWriter.writeHTML(merged, scenario: s, into: folder)
+            } else {
+                try Data(StudyReport.html(merged, description: "", detail: nil).utf8).write(to: folder.file("report.html"))
+            }
             try RunInfo.write(to: folder.file("run.json"), wallSeconds: 0, threads: 0, shard: "merged from \(parts.count) parts",
                               trials: merged.completedTrials * merged.points.count, file: "", partial: merged.partial)
             try folder.commit()

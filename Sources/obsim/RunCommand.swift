@@ -89,6 +89,8 @@ struct Run: ParsableCommand {
     @Option(help: "Run only shard I of N (0-based, I/N), for a job array; merge the parts with `obsim merge`.", transform: ShardSpec.parse)
     var shard: ShardSpec?
     @Flag(help: "Also write trace.txt: the time-ordered event log of the detail trial (outputs.detail_trial).") var trace = false
+    @Option(help: "Write the simulated frames of the detail trial (outputs.detail_trial) as FITS files into this folder.")
+    var frames: String?
 
     func validate() throws {
         if let trials, trials < 1 { throw ValidationError("--trials must be at least 1, got \(trials)") }
@@ -120,6 +122,17 @@ struct Run: ParsableCommand {
             try csv.close()
             let wall = Date().timeIntervalSince(started)
             try ReportWriter.write(state, description: scenario.description, into: folder)
+            try ReportWriter.writeHTML(state, scenario: scenario, into: folder)
+            if let frames, range.contains(scenario.outputs.detailTrial) {
+                let procedure = try StudyRunner.procedures(for: scenario)[0]
+                let run = try StudyRunner.runTrial(procedure, scenario: scenario, point: scenario.sweepPoints[0],
+                                                   trial: scenario.outputs.detailTrial, keepsDetail: true)
+                if run.result.frames.isEmpty {
+                    printError("obsim: note: procedure \(scenario.procedureName) produced no frames at detector fidelity '\(scenario.study.fidelity.rawValue)'")
+                }
+                let written = try FrameFiles.write(run.result.frames, into: URL(fileURLWithPath: frames))
+                print("frames: \(written.count) FITS file(s) of trial \(scenario.outputs.detailTrial) in \(frames)")
+            }
             if trace, range.contains(scenario.outputs.detailTrial) {
                 let procedure = try StudyRunner.procedures(for: scenario)[0]
                 let run = try StudyRunner.runTrial(procedure, scenario: scenario, point: scenario.sweepPoints[0],
@@ -146,6 +159,20 @@ enum ReportWriter {
         try StateFile.write(state, to: folder.file("state.json"))
         try Data(SummaryJSON.json(state).text().utf8).write(to: folder.file("summary.json"))
         try Data(SummaryMarkdown.text(state, description: description).utf8).write(to: folder.file("summary.md"))
+    }
+
+    /// report.html: needs trials.csv (already in the folder) to pick the median trial, which is re-run
+    /// (same seed and trial index, so the same trial) for the Gantt timeline and the series plots.
+    static func writeHTML(_ state: StudyState, scenario: Scenario, into folder: ReportFolder) throws {
+        var detail: StudyReport.DetailTrial?
+        if let csv = try? String(contentsOf: folder.file("trials.csv"), encoding: .utf8),
+           let t = StudyReport.medianTrial(csv: csv, state: state) {
+            let procedure = try StudyRunner.procedures(for: scenario)[0]
+            let run = try StudyRunner.runTrial(procedure, scenario: scenario, point: scenario.sweepPoints[0], trial: t, keepsDetail: true)
+            detail = StudyReport.DetailTrial(trial: t, durationSeconds: run.durationSeconds, steps: run.steps,
+                                             series: run.result.series, outcome: run.result.outcome.kind)
+        }
+        try Data(StudyReport.html(state, description: scenario.description, detail: detail).utf8).write(to: folder.file("report.html"))
     }
 }
 

@@ -80,7 +80,8 @@ study:
         #expect(s.configuration.instrument.double("dome.speed") == 4)
         #expect(s.configuration.faults.double("lamp_ignition_failure") == 0.1)
         #expect(s.configuration.parameters.int("n_flat") == 20)
-        #expect(s.site.name == "armazones")
+        #expect(s.site.name == "cerro-armazones")  // the alias `armazones` resolves to the canonical site
+        #expect(s.site.latitudeDegrees == -24.5893)
         // 2026-03-01 is day 20513 since 1970-01-01.
         let expected: Double = 20_513 * 86_400 + 23 * 3600 + 15 * 60
         #expect(s.epochUnixSeconds == expected)

@@ -18,17 +18,8 @@ public final class PRNUField {
 
     /// The stream key of one amplifier row (see the type's documentation).
     public static func key(serial: String, prnuSeed: UInt64, amplifier: Int, row: Int) -> [UInt32] {
-        let bytes = Array(serial.utf8)
-        var words: [UInt32] = [0x554E_5250, UInt32(truncatingIfNeeded: prnuSeed), UInt32(truncatingIfNeeded: prnuSeed >> 32),
-                               UInt32(amplifier), UInt32(row), UInt32(bytes.count)]
-        var i = 0
-        while i < bytes.count {
-            var w: UInt32 = 0
-            for b in 0..<4 where i + b < bytes.count { w |= UInt32(bytes[i + b]) << (8 * UInt32(b)) }
-            words.append(w)
-            i += 4
-        }
-        return words
+        RandomStreams.key(prefix: [0x554E_5250, UInt32(truncatingIfNeeded: prnuSeed), UInt32(truncatingIfNeeded: prnuSeed >> 32),
+                                   UInt32(amplifier), UInt32(row)], name: serial)
     }
 
     /// Response factors of `rect` (row-major), which must lie inside amplifier `amplifier`'s region.

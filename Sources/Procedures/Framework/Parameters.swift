@@ -1,4 +1,5 @@
 import Foundation
+import Observatory
 
 /// The type of one scenario value, as a procedure declares it.
 public enum ParameterType: Sendable, Equatable {
@@ -219,27 +220,6 @@ public struct ValueSet: Sendable, Hashable {
 /// UTC calendar arithmetic on Unix seconds (proleptic Gregorian; Howard Hinnant's days_from_civil), kept
 /// free of Foundation's time zones so parsing never depends on the host.
 public enum UTCDate {
-    public static func days(year: Int, month: Int, day: Int) -> Int {
-        let y = month <= 2 ? year - 1 : year
-        let era = (y >= 0 ? y : y - 399) / 400
-        let yoe = y - era * 400
-        let doy = (153 * (month + (month > 2 ? -3 : 9)) + 2) / 5 + day - 1
-        let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy
-        return era * 146_097 + doe - 719_468
-    }
-
-    public static func civil(days z0: Int) -> (year: Int, month: Int, day: Int) {
-        let z = z0 + 719_468
-        let era = (z >= 0 ? z : z - 146_096) / 146_097
-        let doe = z - era * 146_097
-        let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365
-        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100)
-        let mp = (5 * doy + 2) / 153
-        let d = doy - (153 * mp + 2) / 5 + 1
-        let m = mp < 10 ? mp + 3 : mp - 9
-        return (yoe + era * 400 + (m <= 2 ? 1 : 0), m, d)
-    }
-
     /// `YYYY-MM-DD` or `YYYY-MM-DDThh:mm:ss[.fff]Z` (a space may stand for `T`).
     public static func parse(_ text: String) -> Double? {
         let chars = Array(text.trimmingCharacters(in: .whitespaces))
@@ -249,7 +229,7 @@ public enum UTCDate {
         }
         guard chars.count >= 10, chars[4] == "-", chars[7] == "-", let y = int(0..<4), let mo = int(5..<7), let d = int(8..<10),
               (1...12).contains(mo), d >= 1, d <= daysIn(month: mo, year: y) else { return nil }
-        var seconds = Double(days(year: y, month: mo, day: d)) * 86_400
+        var seconds = Double(UTCTime.daysFromCivil(year: y, month: mo, day: d)) * 86_400
         if chars.count == 10 { return seconds }
         guard chars.count >= 20, chars[10] == "T" || chars[10] == " ", chars[13] == ":", chars[16] == ":", chars.last == "Z",
               let h = int(11..<13), let mi = int(14..<16), let s = int(17..<19), h < 24, mi < 60, s < 60 else { return nil }
@@ -272,7 +252,7 @@ public enum UTCDate {
 
     public static func format(_ unixSeconds: Double) -> String {
         let dayNumber = Int((unixSeconds / 86_400).rounded(.down))
-        let (y, m, d) = civil(days: dayNumber)
+        let (y, m, d) = UTCTime.civilFromDays(dayNumber)
         let rest = unixSeconds - Double(dayNumber) * 86_400
         let date = String(format: "%04d-%02d-%02d", y, m, d)
         if rest == 0 { return date }

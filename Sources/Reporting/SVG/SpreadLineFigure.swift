@@ -1,0 +1,82 @@
+import Foundation
+
+/// A metric's spread at one value of a swept parameter.
+public struct SpreadPoint: Sendable, Equatable {
+    public var x: Double
+    public var p05: Double
+    public var p50: Double
+    public var p95: Double
+    public init(x: Double, p05: Double, p50: Double, p95: Double) {
+        self.x = x
+        self.p05 = p05
+        self.p50 = p50
+        self.p95 = p95
+    }
+}
+
+/// One named curve of a sweep (e.g. one plan, or one band).
+public struct SpreadSeries: Sendable, Equatable {
+    public var name: String
+    public var points: [SpreadPoint]
+    public init(name: String, points: [SpreadPoint]) {
+        self.name = name
+        self.points = points
+    }
+}
+
+/// A metric against a swept value: the median as a line with markers, p05–p95 as a shaded band.
+public struct SpreadLineFigure: Sendable {
+    public var title: String
+    public var series: [SpreadSeries]
+    public var xLabel: String
+    public var yLabel: String
+    public var width: Double
+    public var height: Double
+
+    public init(title: String, series: [SpreadSeries], xLabel: String, yLabel: String, width: Double = 720,
+                height: Double = 380) {
+        self.title = title
+        self.series = series
+        self.xLabel = xLabel
+        self.yLabel = yLabel
+        self.width = width
+        self.height = height
+    }
+
+    public func svg() -> String {
+        let all = series.flatMap(\.points)
+        let xTicks = Ticks.linear(min: all.map(\.x).min() ?? 0, max: all.map(\.x).max() ?? 1, target: 8)
+        let yTicks = Ticks.linear(min: all.map { min($0.p05, $0.p50) }.min() ?? 0,
+                                  max: all.map { max($0.p95, $0.p50) }.max() ?? 1, target: 6)
+        let left = 24 + tickLabelWidth(yTicks.values.map(yTicks.label)) + 28
+        let area = PlotArea(left: left, top: 58, width: width - left - 24, height: height - 58 - 50)
+        let x = AxisScale.linear(xTicks.low, xTicks.high, to: area.left, area.right)
+        let y = AxisScale.linear(yTicks.low, yTicks.high, to: area.bottom, area.top)
+
+        let summary = "Median (line) and p05–p95 range (band) of \(yLabel) against \(xLabel), \(series.count) series"
+        var canvas = SVGCanvas(width: width, height: height, title: title, summary: summary)
+        canvas.heading()
+        canvas.yAxis(area, ticks: yTicks.values.map { (y.map($0), yTicks.label($0)) }, title: yLabel, titleOffset: left - 18)
+        canvas.xAxis(area, ticks: xTicks.values.map { (x.map($0), xTicks.label($0)) }, title: xLabel)
+
+        for (i, s) in series.enumerated() {
+            let colour = Palette.colour(i)
+            let points = s.points.sorted { $0.x < $1.x }
+            canvas.openGroup(cssClass: "series")
+            let upper = points.map { (x.map($0.x), y.map($0.p95)) }
+            let lower = points.reversed().map { (x.map($0.x), y.map($0.p05)) }
+            canvas.polygon(upper + lower, fill: colour, opacity: 0.2, cssClass: "band")
+            canvas.polyline(points.map { (x.map($0.x), y.map($0.p50)) }, stroke: colour, width: 2, cssClass: "median")
+            for p in points {
+                canvas.circle(cx: x.map(p.x), cy: y.map(p.p50), r: 3.5, fill: colour, stroke: "#ffffff",
+                              tooltip: "\(s.name) at \(xTicks.label(p.x)): p50 \(FixedNumber.format(p.p50, decimals: 3)), "
+                                + "p05 \(FixedNumber.format(p.p05, decimals: 3)), p95 \(FixedNumber.format(p.p95, decimals: 3))",
+                              cssClass: "median-point")
+            }
+            canvas.closeGroup()
+        }
+        canvas.legend(series.enumerated().map { (name: $0.element.name + " (p50, p05–p95)", colour: Palette.colour($0.offset)) },
+                      x: area.left, y: 44, band: true)
+        return canvas.render()
+    }
+}
