@@ -1,0 +1,141 @@
+import Analysis
+import Observatory
+import SimKernel
+
+/// What the METIS procedures share: the instrument built with a scenario's fault rates and a previous
+/// use's mechanism positions, exposures that take simulated time, and the conversion of detector windows
+/// to analysis images and report frames.
+enum METISSupport {
+    /// The METIS model with the scenario's fault probabilities applied.
+    static func parameters(heaterFailure: Double, shortfall: Double, jam: Double) -> METIS.Parameters {
+        var p = METIS.Parameters.standard
+        p.blackbody.heaterFailureProbability = heaterFailure
+        p.blackbody.setPointShortfallProbability = shortfall
+        for k in p.devices.indices { p.devices[k].timing.jamProbabilityPerMove = jam }
+        return p
+    }
+
+    /// Where the previous use left the mechanisms: each device at a position drawn uniformly from its
+    /// installed ones (stream "METIS.initial-state"). [U] our choice: no document says what state a
+    /// calibration starts from, and starting every device at the table default would make every setup
+    /// move free.
+    static func previousUseState(_ p: METIS.Parameters, stream: RandomStream) -> METISState {
+        var positions: [String: String] = [:]
+        for d in p.devices { positions[d.name] = d.positions[stream.uniformInt(d.positions.count)] }
+        return METISState(positions: positions)
+    }
+
+    /// The standard abort outcomes of a METIS trial for a modelled fault.
+    static func outcome(for error: any Error) -> Outcome? {
+        if let a = error as? ProcedureAbort { return .aborted(a.cause) }
+        if case MotionError.jammed = error { return .aborted("mechanism_jam") }
+        if error is ThermalError { return .aborted("blackbody_not_ready") }
+        return nil
+    }
+
+    /// Awaits a side process, keeping its error observed; used after the main flow already failed.
+    static func settle<T>(_ p: SimProcess<T>) async { _ = try? await p.value() }
+
+    static func detectorFidelity(_ f: DetectorFidelity, windows: [PixelRect]) -> Fidelity? {
+        switch f {
+        case .timing: return nil
+        case .roiStatistics: return .roiStatistics
+        case .roiPixels: return .windows(windows)
+        case .fullFrame: return .fullFrame
+        }
+    }
+}
+
+/// One METIS detector as a procedure drives it: an exposure occupies the detector's lane for its
+/// duration (NDIT × DIT plus the final read) and, unless only timing is simulated, draws its pixels from
+/// the stream "<detector>.detector".
+final class METISCamera {
+    let simulator: DetectorSimulator
+    let lane: String
+    let streamName: String
+    unowned let simulation: Simulation
+
+    init(_ simulation: Simulation, model: DetectorModel, lane: String) {
+        self.simulation = simulation
+        self.simulator = DetectorSimulator(model: model)
+        self.lane = lane
+        self.streamName = "\(lane).detector"
+    }
+
+    var model: DetectorModel { simulator.model }
+
+    /// Takes one exposure as the step `step`; returns nil when `fidelity` is nil (timing only).
+    func expose(step: String, ditSeconds: Double, ndit: Int, modeName: String?, illumination: Illumination,
+                fidelity: Fidelity?, header: [HeaderCard] = []) async throws -> ExposureResult? {
+        let sim = simulation
+        let mode = try model.mode(named: modeName)
+        try model.validate(ditSeconds: ditSeconds, ndit: ndit, mode: mode)
+        let seconds = model.exposureDurationSeconds(ditSeconds: ditSeconds, ndit: ndit, mode: mode)
+        return try await sim.step(step, lane: lane) { () async throws -> ExposureResult? in
+            let start = sim.now
+            try await sim.timeout(seconds)
+            guard let fidelity else { return nil }
+            let request = ExposureRequest(ditSeconds: ditSeconds, ndit: ndit, modeName: modeName, illumination: illumination,
+                                          fidelity: fidelity, header: header, startSeconds: start)
+            return try simulator.expose(request, stream: sim.stream(streamName))
+        }
+    }
+
+    /// The pixel response (PRNU) over `rect`, which may span amplifiers: a perfect master flat.
+    func response(_ rect: PixelRect) -> [Double] {
+        var out = [Double](repeating: 1, count: rect.pixelCount)
+        for (a, amp) in model.amplifiers.enumerated() {
+            let sub = rect.intersection(amp.region)
+            if sub.isEmpty { continue }
+            let v = simulator.prnu.values(rect: sub, amplifier: a)
+            for j in 0..<sub.height {
+                for i in 0..<sub.width { out[(sub.y0 - rect.y0 + j) * rect.width + (sub.x0 - rect.x0 + i)] = v[j * sub.width + i] }
+            }
+        }
+        return out
+    }
+}
+
+extension PixelWindow {
+    var image: Image { Image(width: rect.width, height: rect.height, values: values) }
+}
+
+extension ExposureResult {
+    /// The window as a report frame with the exposure's header cards.
+    func frame(name: String, window k: Int = 0) -> Frame? {
+        guard k < windows.count else { return nil }
+        let w = windows[k]
+        let cards = header.cards.map { c -> Frame.HeaderCard in
+            let v: Frame.HeaderValue
+            switch c.value {
+            case .string(let s): v = .string(s)
+            case .int(let i): v = .integer(i)
+            case .double(let d): v = .double(d)
+            case .bool(let b): v = .bool(b)
+            }
+            return Frame.HeaderCard(c.key, v, c.comment)
+        }
+        return Frame(name: name, width: w.rect.width, height: w.rect.height, pixels: w.values.map { Float($0) }, header: cards)
+    }
+}
+
+/// Passbands for the IMG-LM filters of the InternalFlat table that `PassbandFilter.metis` lacks. All [U]
+/// (approximations of the METIS filter list; the IRDB curves were not read): H2Oice 2.95–3.15 µm,
+/// IB4.05 4.02–4.08, PAH3.3ref 3.20–3.25, Br-alpharef 3.98–4.03, CO(1-0)/ice 4.61–4.71, COref
+/// 4.54–4.59, HCIL-short 3.50–3.70, HCIL-long 3.80–4.00.
+enum METISFilters {
+    static let extra: [PassbandFilter] = [
+        PassbandFilter(name: "H2Oice", centralMicrons: 3.05, widthMicrons: 0.20),
+        PassbandFilter(name: "IB4.05", centralMicrons: 4.05, widthMicrons: 0.06),
+        PassbandFilter(name: "PAH3.3ref", centralMicrons: 3.225, widthMicrons: 0.05),
+        PassbandFilter(name: "Br-alpharef", centralMicrons: 4.005, widthMicrons: 0.05),
+        PassbandFilter(name: "CO(1-0)/ice", centralMicrons: 4.66, widthMicrons: 0.10),
+        PassbandFilter(name: "COref", centralMicrons: 4.565, widthMicrons: 0.05),
+        PassbandFilter(name: "HCIL-short", centralMicrons: 3.60, widthMicrons: 0.20),
+        PassbandFilter(name: "HCIL-long", centralMicrons: 3.90, widthMicrons: 0.20),
+    ]
+
+    static func named(_ name: String) -> PassbandFilter? {
+        PassbandFilter.metis.first { $0.name == name } ?? extra.first { $0.name == name }
+    }
+}

@@ -1,0 +1,271 @@
+import Testing
+@testable import Procedures
+import Observatory
+import SimKernel
+
+/// Builds a procedure's configuration from its schema's defaults and `overrides` (full keys under
+/// `parameters`/`faults`), as the scenario loader would.
+private func configuration(_ schema: ProcedureSchema, _ overrides: [String: ParameterValue] = [:], faults: [String: ParameterValue] = [:],
+                           preset: String? = nil) -> ProcedureConfiguration {
+    func fill(_ specs: [ParameterSpec], _ given: [String: ParameterValue]) -> ValueSet {
+        var v = ValueSet()
+        for s in specs {
+            if let g = given[s.key] { v[s.key] = g; continue }
+            if case .defaultValue(let d) = s.requirement { v[s.key] = d }
+        }
+        return v
+    }
+    return ProcedureConfiguration(parameters: fill(schema.parameters, overrides), instrumentPreset: preset ?? schema.instrumentPresets.first ?? "",
+                                  faults: fill(schema.faults, faults))
+}
+
+/// No faults: the tests below are about the document's flow, not about jams.
+private let noFaults: [String: ParameterValue] = ["bb_heater_failure": .number(0), "bb_setpoint_shortfall": .number(0), "mechanism_jam": .number(0)]
+
+private final class METISRun {
+    var result: TrialResult?
+    var steps: [StepRecord] = []
+    var duration = 0.0
+}
+
+private func run(_ procedure: some Procedure, seed: UInt64 = 3, trial: UInt64 = 0, fidelity: DetectorFidelity = .roiPixels) throws -> METISRun {
+    let sim = Simulation(seed: seed, trial: trial)
+    let box = METISRun()
+    let ctx = TrialContext(simulation: sim, seed: seed, trial: trial,
+                           site: SiteLocation(name: "armazones", latitudeDegrees: -24.5899, longitudeDegrees: -70.1918, elevationMetres: 3060),
+                           epochUnixSeconds: 0, nightsUnixSeconds: [], fidelity: fidelity, keepsDetail: false)
+    _ = sim.process("trial") {
+        box.result = try await procedure.runTrial(ctx)
+        box.duration = sim.now
+    }
+    try sim.run()
+    box.steps = sim.steps
+    sim.shutDown()
+    return box
+}
+
+@Suite struct METISChopperHomeTests {
+    static let documentSteps = [
+        "Setup WCU", "Move periscopic arm to IN", "Set temperature of the blackbody to specified temperature",
+        "Wait for about 45 minutes (warming up time)", "Set WCU-FP2.1 to LM-pinhole", "Set WCU-PP1 to ELT mask", "Check the power readout",
+        "Set WCU-BB-aperture-mask to CLOSE", "take background measurement", "Set WCU-BB-aperture-mask to OPEN",
+        "Setup CFO and subsystems", "Set CFO-PP1 to PPS-CFO1", "Set CFO-FP2 to FIELD-11", "Set LMS beamsplitter pickoff wheel to OUT",
+        "Set the IMG-LM mask to SPM-LM", "Set the IMG-LM science filter to the specified filter",
+        "Set the IMG-LM neutral density filter to the specified filter",
+        "Start Exposure", "Start exposures with the IMG-LM with the requested DIT and NDIT",
+        "End Exposure", "Collect headers", "Send file to ESO Archive",
+    ]
+
+    @Test func documentOrderOfSteps() throws {
+        let p = try METISChopperHome(configuration: configuration(METISChopperHome.schema, faults: noFaults))
+        let r = try run(p, fidelity: .timing)
+        #expect(r.result?.outcome == .completed)
+        let seen = r.steps.filter { Self.documentSteps.contains($0.name) }
+        #expect(seen.map(\.name) == Self.documentSteps)
+        // Each step starts no earlier than the one before it, and each block ends before the next begins.
+        for (a, b) in zip(seen, seen.dropFirst()) { #expect(b.start >= a.start) }
+        func block(_ name: String) -> StepRecord { seen.first { $0.name == name }! }
+        #expect(block("Setup WCU").end <= block("Setup CFO and subsystems").start)
+        #expect(block("Setup CFO and subsystems").end <= block("Start Exposure").start)
+        #expect(block("Start Exposure").end <= block("End Exposure").start)
+        // The warm-up dominates: 45 min of a ~47 min procedure (seed 000, "about 45 minutes").
+        let wait = block("Wait for about 45 minutes (warming up time)")
+        #expect(abs(wait.duration - 2700) < 1e-6)
+        #expect(wait.duration / r.duration > 0.9)
+    }
+
+    /// With common random numbers the parallel plan saves exactly the CFO block's duration whenever that
+    /// block is shorter than the warm-up (it then hides entirely behind it).
+    @Test func parallelCFOSetupSavesTheCFOBlock() throws {
+        for trial in UInt64(0)..<5 {
+            let doc = try run(METISChopperHome(configuration: configuration(METISChopperHome.schema, faults: noFaults)), trial: trial, fidelity: .timing)
+            let par = try run(METISChopperHome(configuration: configuration(METISChopperHome.schema, ["plan": .string("parallel-cfo-setup")],
+                                                                            faults: noFaults)), trial: trial, fidelity: .timing)
+            let cfo = doc.steps.first { $0.name == "Setup CFO and subsystems" }!.duration
+            #expect(abs((doc.duration - par.duration) - cfo) < 1e-6)
+            let parCFO = par.steps.first { $0.name == "Setup CFO and subsystems" }!
+            let wait = par.steps.first { $0.name == "Wait for about 45 minutes (warming up time)" }!
+            #expect(parCFO.start < wait.end)
+        }
+    }
+
+    /// 400 K: ε·σ·A·(T⁴ − T_amb⁴) = 0.98 · 5.67e-8 W m⁻² K⁻⁴ · 5.07e-4 m² · (400⁴ − 300⁴) K⁴ = 0.49 W, below
+    /// the 1 W detectable threshold: the procedure stops at the check with that outcome.
+    @Test func undetectablePowerReadoutAborts() throws {
+        let p = try METISChopperHome(configuration: configuration(METISChopperHome.schema, ["bb_temperature": .number(400)], faults: noFaults))
+        let r = try run(p, fidelity: .timing)
+        #expect(r.result?.outcome == .aborted("no_power_readout"))
+        #expect(r.steps.contains { $0.name == "Check the power readout" })
+        #expect(!r.steps.contains { $0.name == "Set WCU-BB-aperture-mask to CLOSE" || $0.name == "Start Exposure" })
+        // The default 1000 K is detectable.
+        let ok = try run(METISChopperHome(configuration: configuration(METISChopperHome.schema, faults: noFaults)), fidelity: .timing)
+        #expect(ok.result?.outcome == .completed)
+    }
+
+    /// The measured home minus the true home, divided by the error the two centroid fits predict, is
+    /// N(0, 1) per axis. 60 trials give 120 values: the mean must be within 3/√120 = 0.27 of 0, the sample
+    /// standard deviation within 3/√(2·119) = 0.19 of 1.
+    @Test func chopperHomeErrorIsConsistentWithTheCentroidErrors() throws {
+        let p = try METISChopperHome(configuration: configuration(METISChopperHome.schema, faults: noFaults))
+        var z: [Double] = []
+        for trial in UInt64(0)..<60 {
+            let r = try run(p, seed: 21, trial: trial)
+            let m = try #require(r.result?.metrics)
+            let s = try #require(m["chopper_home_expected_sigma_mas"])
+            // Per axis the expected error is the combined σ of the two fits.
+            z.append(m["chopper_home_error_x_mas"]! / s)
+            z.append(m["chopper_home_error_y_mas"]! / s)
+        }
+        let n = Double(z.count)
+        let mean = z.reduce(0, +) / n
+        let sd = (z.reduce(0) { $0 + ($1 - mean) * ($1 - mean) } / (n - 1)).squareRoot()
+        #expect(abs(mean) < 3 / n.squareRoot())
+        #expect(abs(sd - 1) < 3 / (2 * (n - 1)).squareRoot())
+    }
+}
+
+@Suite struct METISInternalFlatTemplateTests {
+    static let valid: [String: String] = ["DET1 DIT": "1.3", "SEQ TIME": "13", "INS OPTI10 NAME": "L'"]
+
+    @Test func tableIsTheDocumentsTable() {
+        let t = METISInternalFlatTemplate.parameters
+        #expect(t.count == 22)
+        #expect(t.map(\.key).first == "DPR CATG" && t.map(\.key).last == "INS OPTI20 NAME")
+        #expect(t.filter { !$0.hidden }.map(\.key) == ["DET1 DIT", "DET1 NDIT", "DET1 NCORRS NAME", "SEQ TIME", "SEQ NEXPO",
+                                                       "INS OPTI9 NAME", "INS OPTI10 NAME", "INS OPTI11 NAME"])
+        #expect(t.filter(\.noDefault).map(\.key) == ["DPR TECH", "DET1 DIT", "SEQ TIME", "INS OPTI10 NAME"])
+        let f = METISInternalFlatTemplate.parameter("INS OPTI10 NAME")!
+        #expect(f.allowed == .values(["L'", "H2Oice", "shortL", "IB4.05", "PAH3.3", "PAH3.3ref", "Br-alpha", "Br-alpharef", "M'",
+                                      "CO(1-0)/ice", "COref", "HCIL-short", "HCIL-long"]))
+        #expect(METISInternalFlatTemplate.parameter("INS OPTI3 NAME")!.defaultValue == "FIELD-11")
+        #expect(METISInternalFlatTemplate.parameter("DET1 NDIT")!.allowed == .range(lower: 0, upper: nil))
+        #expect(METISInternalFlatTemplate.parameter("DET1 NDIT")!.defaultValue == "1")
+    }
+
+    @Test func validInvocationResolvesDefaults() throws {
+        for filter in ["L'", "CO(1-0)/ice", "Br-alpha"] {
+            var inv = Self.valid
+            inv["INS OPTI10 NAME"] = filter
+            let v = try METISInternalFlatTemplate.resolve(inv).get()
+            #expect(v["INS OPTI10 NAME"] == filter)
+            #expect(v["SEQ NEXPO"] == "1" && v["INS OPTI11 NAME"] == "OPEN" && v["INS OPTI20 NAME"] == "LM-pinhole")
+            #expect(v["DPR TECH"] == "IMAGE" && v["SEQ WCU_BB_TEMP"] == "TEMP-L")
+        }
+    }
+
+    @Test func everyKindOfErrorAtOnce() {
+        var inv = Self.valid
+        inv.removeValue(forKey: "SEQ TIME")                 // NODEFAULT missing
+        inv["DET1 DIT"] = "-1"                              // out of range
+        inv["INS OPTI11 NAME"] = "ND6"                      // not in the list
+        inv["INS OPTI3 NAME"] = "FIELD-11"                  // hidden, even with an allowed value
+        inv["SEQ NEXPOS"] = "3"                             // unknown
+        inv["DET1 NDIT"] = "two"                            // not a number
+        guard case .failure(let e) = METISInternalFlatTemplate.resolve(inv) else { Issue.record("accepted"); return }
+        #expect(e.errors == [
+            .outOfRange(key: "DET1 DIT", value: "-1", range: "0..TBD"),
+            .notANumber(key: "DET1 NDIT", value: "two", kind: "an integer"),
+            .missingNoDefault(key: "SEQ TIME", label: "Total integration time (sec)"),
+            .hiddenSetByUser(key: "INS OPTI3 NAME", label: "CFO FP2 mask/slit wheel"),
+            .valueNotAllowed(key: "INS OPTI11 NAME", value: "ND6", allowed: ["OPEN", "ND1", "ND2", "ND3", "ND4", "ND5", "DARK"]),
+            .unknownParameter(key: "SEQ NEXPOS", suggestion: ["SEQ NEXPO"]),
+        ])
+        #expect(e.description.contains("`ND6` is not allowed; allowed: `OPEN`, `ND1`"))
+        #expect(e.description.contains("did you mean `SEQ NEXPO`?"))
+    }
+
+    @Test func hiddenKeysInAScenarioAreRejectedWithTheirPath() {
+        var c = configuration(METISInternalFlat.schema, ["template.DET1 DIT": .number(1.3), "template.SEQ TIME": .number(13),
+                                                         "template.INS OPTI10 NAME": .string("L'")])
+        #expect((try? METISInternalFlat(configuration: c)) != nil)
+        c.parameters["template.DPR CATG"] = .string("TEST")
+        c.parameters["template.INS OPTI17 NAME"] = .string("IN")
+        do {
+            _ = try METISInternalFlat(configuration: c)
+            Issue.record("a hidden key was accepted")
+        } catch let e as ConfigurationError {
+            #expect(e.path == "parameters.template.DPR CATG")
+            #expect(e.message.contains("`DPR CATG`, `INS OPTI17 NAME`"))
+        } catch { Issue.record("unexpected \(error)") }
+        // The scenario keys are the table's: a visible NODEFAULT row is required, a hidden row optional.
+        let specs = Dictionary(uniqueKeysWithValues: METISInternalFlat.schema.parameters.map { ($0.key, $0) })
+        #expect(specs["template.DET1 DIT"]?.requirement == .required)
+        #expect(specs["template.DPR CATG"]?.requirement == .optional)
+        #expect(specs["template.INS OPTI10 NAME"]?.type == .choice(["L'", "H2Oice", "shortL", "IB4.05", "PAH3.3", "PAH3.3ref", "Br-alpha",
+                                                                     "Br-alpharef", "M'", "CO(1-0)/ice", "COref", "HCIL-short", "HCIL-long"]))
+    }
+}
+
+@Suite struct METISInternalFlatTests {
+    func procedure(nexpo: Int) throws -> METISInternalFlat {
+        try METISInternalFlat(configuration: configuration(METISInternalFlat.schema, [
+            "template.DET1 DIT": .number(1.3), "template.SEQ TIME": .number(13), "template.INS OPTI10 NAME": .string("L'"),
+            "template.INS OPTI11 NAME": .string("ND4"), "template.SEQ NEXPO": .integer(nexpo), "flat_window": .integer(48),
+        ], faults: noFaults))
+    }
+
+    /// One exposure: the master flat's error is the per-pixel noise of one flat, √(S + RN² + g²/12)/S for
+    /// S electrons (read noise 15 e⁻, gain 2.5 e⁻/ADU, REFERENCES.md §5.2); the off frames (3, read noise
+    /// only) add < 0.1 % of it. The RMS over 48² pixels has a relative standard error 1/√(2·2304) = 1.5 %;
+    /// tolerance 3 SE.
+    @Test func singleExposureErrorIsThePixelNoise() throws {
+        let r = try run(procedure(nexpo: 1))
+        let m = try #require(r.result?.metrics)
+        let s = m["flat_level_fraction_full_well"]! * 1e5
+        let expected = 100 * (s + 15 * 15 + 2.5 * 2.5 / 12).squareRoot() / s
+        #expect(abs(m["master_flat_error_pct"]! / expected - 1) < 3 / (2 * 48.0 * 48).squareRoot())
+        // The template's positions were applied: the warm-up and the exposures set the duration.
+        #expect(r.steps.contains { $0.name == "CFO-FP2 to FIELD-11" || $0.name == "Set INS OPTIn NAME positions" })
+    }
+
+    @Test func errorFallsWithNEXPO() throws {
+        let one = try run(procedure(nexpo: 1)).result!.metrics["master_flat_error_pct"]!
+        let nine = try run(procedure(nexpo: 9)).result!.metrics["master_flat_error_pct"]!
+        // A median of 9 has variance π/2·σ²/9 asymptotically (larger for small n): between 1/3 and
+        // √(π/2)/3 ≈ 0.42 of one frame's error, plus 3 SE of slack (5 %).
+        #expect(nine / one > 1.0 / 3 * 0.95 && nine / one < 0.5)
+    }
+}
+
+@Suite struct METISDistortionTests {
+    @Test func documentFlowAndSeries() throws {
+        let p = try METISDistortion(configuration: configuration(METISDistortion.schema, ["n_exposures": .integer(4), "offset_grid": .integer(2)],
+                                                                 faults: noFaults, preset: "img-lm"))
+        let r = try run(p, fidelity: .roiStatistics)
+        #expect(r.result?.outcome == .completed)
+        let warm = r.steps.first { $0.name == "Warm up WCU BB" }!
+        let setup = r.steps.first { $0.name == "Setup instrument for the observing mode and insert grid into WCU FP1" }!
+        #expect(setup.start < warm.end)                       // set up while waiting for the warm-up
+        let close = r.steps.first { $0.name == "Close WCU BB shutters" }!
+        let bg = r.steps.first { $0.name == "Take a background measurement" }!
+        let open = r.steps.first { $0.name == "Open WCU BB shutters" }!
+        #expect(close.start >= warm.end && bg.start >= close.end && open.start >= bg.end)
+        #expect(r.steps.filter { $0.name == "Grid exposure" }.count == 4 * 4)
+        #expect(r.steps.filter { $0.name == "Move grid by known offsets in the field using the chopper" }.count == 3)
+        #expect(r.result!.metrics["n_pinholes"]! > 4 * 49 - 1)
+    }
+
+    /// The pixel pipeline (windows, background subtraction, flat fielding, Gaussian fits) on the IFU's
+    /// small field recovers the pixel scale: the LMS sub-grid's 0.1656″ pitch in 8.2 mas pixels.
+    @Test func pixelPipelineRecoversThePixelScale() throws {
+        let p = try METISDistortion(configuration: configuration(METISDistortion.schema, ["n_exposures": .integer(2)], faults: noFaults, preset: "ifu"))
+        let r = try run(p, fidelity: .roiPixels)
+        let m = try #require(r.result?.metrics)
+        #expect(m["n_pinholes"] == 25)
+        // The centroid error per hole (~0.02 mas) over a 0.33″ lever arm bounds the scale error to ~1e-4.
+        #expect(abs(m["pixel_scale_mas"]! / 8.2 - 1) < 1e-3)
+        #expect(m["distortion_rms_mas"]! < m["centroid_sigma_mas"]! * 10)
+    }
+
+    @Test func saturatedPinholesAbort() throws {
+        let p = try METISDistortion(configuration: configuration(METISDistortion.schema, ["nd_filter": .string("OPEN")], faults: noFaults,
+                                                                 preset: "img-lm"))
+        #expect(try run(p, fidelity: .roiStatistics).result?.outcome == .aborted("saturated"))
+    }
+
+    @Test func filterMustBelongToTheImager() {
+        #expect(throws: ConfigurationError.self) {
+            try METISDistortion(configuration: configuration(METISDistortion.schema, ["filter": .string("N2")], preset: "img-lm"))
+        }
+    }
+}
