@@ -6,5 +6,6 @@ public enum BuiltInProcedures {
         METISChopperHome.self,
         METISInternalFlat.self,
         METISDistortion.self,
+        TwilightFlats.self,
     ]
 }
