@@ -26,16 +26,50 @@ public enum StudyReport {
     /// The trial of the first sweep point whose `duration_s` is closest to that point's p50 (the lowest
     /// trial index among ties), read from `trials.csv`: the "median trial" of the Gantt chart.
     public static func medianTrial(csv: String, state: StudyState) -> Int? {
+        var lines = csv.split(separator: "\n", omittingEmptySubsequences: true).lazy.map(String.init).makeIterator()
+        return medianTrial(lines: { lines.next() }, state: state)
+    }
+
+    /// The same, streaming the file a chunk at a time: a million-trial study must not load its CSV whole.
+    public static func medianTrial(csvFile url: URL, state: StudyState) throws -> Int? {
+        let handle = try FileHandle(forReadingFrom: url)
+        defer { try? handle.close() }
+        var pending = [UInt8]()
+        var cursor = 0
+        var eof = false
+        // A cursor into the current chunk: dropping each line from the front would copy the rest each time.
+        func nextLine() -> String? {
+            while true {
+                if let nl = pending[cursor...].firstIndex(of: UInt8(ascii: "\n")) {
+                    let line = String(decoding: pending[cursor..<nl], as: UTF8.self)
+                    cursor = nl + 1
+                    return line
+                }
+                if eof {
+                    guard cursor < pending.count else { return nil }
+                    defer { cursor = pending.count }
+                    return String(decoding: pending[cursor...], as: UTF8.self)
+                }
+                pending.removeFirst(cursor)
+                cursor = 0
+                let chunk = (try? handle.read(upToCount: 1 << 20)) ?? nil
+                if let chunk, !chunk.isEmpty { pending.append(contentsOf: chunk) } else { eof = true }
+            }
+        }
+        return medianTrial(lines: nextLine, state: state)
+    }
+
+    static func medianTrial(lines next: () -> String?, state: StudyState) -> Int? {
         guard let p50 = state.points.first?.metrics["duration_s"]?.quantile(0.5) else { return nil }
-        var lines = csv.split(separator: "\n", omittingEmptySubsequences: true).makeIterator()
-        guard let header = lines.next() else { return nil }
-        let columns = header.split(separator: ",", omittingEmptySubsequences: false).map(String.init)
+        guard let header = next() else { return nil }
+        let columns = splitCSV(header)
         guard let trialColumn = columns.firstIndex(of: "trial"), let durationColumn = columns.firstIndex(of: "duration_s") else { return nil }
         let firstLabels = state.pointLabels.first ?? []
         let sweepColumns = state.sweepPaths.compactMap { columns.firstIndex(of: $0) }
         var best: (distance: Double, trial: Int)?
-        while let line = lines.next() {
-            let fields = splitCSV(String(line))
+        while let line = next() {
+            if line.isEmpty { continue }
+            let fields = splitCSV(line)
             guard fields.count == columns.count, let t = Int(fields[trialColumn]), let d = Double(fields[durationColumn]) else { continue }
             // Only the first sweep point's rows (labels as written by TrialsCSVWriter).
             if !sweepColumns.isEmpty && sweepColumns.map({ fields[$0] }) != firstLabels { continue }

@@ -165,8 +165,7 @@ enum ReportWriter {
     /// (same seed and trial index, so the same trial) for the Gantt timeline and the series plots.
     static func writeHTML(_ state: StudyState, scenario: Scenario, into folder: ReportFolder) throws {
         var detail: StudyReport.DetailTrial?
-        if let csv = try? String(contentsOf: folder.file("trials.csv"), encoding: .utf8),
-           let t = StudyReport.medianTrial(csv: csv, state: state) {
+        if let t = try StudyReport.medianTrial(csvFile: folder.file("trials.csv"), state: state) {
             let procedure = try StudyRunner.procedures(for: scenario)[0]
             let run = try StudyRunner.runTrial(procedure, scenario: scenario, point: scenario.sweepPoints[0], trial: t, keepsDetail: true)
             detail = StudyReport.DetailTrial(trial: t, durationSeconds: run.durationSeconds, steps: run.steps,

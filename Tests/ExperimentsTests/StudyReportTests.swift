@@ -74,3 +74,19 @@ final class ElementCounter: NSObject, XMLParserDelegate {
         #expect(html.contains("Per sweep point"))
     }
 }
+
+@Suite struct MedianTrialStreamingTests {
+    @Test func streamingAndInMemoryAgree() throws {
+        let s = try testScenario()
+        let state = try StudyRunner.run(s, options: RunOptions(threads: 2, trialRange: 0..<s.study.trials))
+        let url = FileManager.default.temporaryDirectory.appendingPathComponent("obsim-median-\(getpid()).csv")
+        defer { try? FileManager.default.removeItem(at: url) }
+        let writer = try TrialsCSVWriter(url: url, state: StudyState(scenario: s, ranges: [0..<s.study.trials]))
+        _ = try StudyRunner.run(s, options: RunOptions(threads: 1, trialRange: 0..<s.study.trials), sink: writer)
+        try writer.close()
+        let text = try String(contentsOf: url, encoding: .utf8)
+        let streamed = try StudyReport.medianTrial(csvFile: url, state: state)
+        #expect(streamed != nil)
+        #expect(streamed == StudyReport.medianTrial(csv: text, state: state))
+    }
+}
