@@ -88,6 +88,12 @@ public struct PixelWindow: Sendable {
     public var rect: PixelRect
     public var values: [Double]
 
+    public init(rect: PixelRect, values: [Double]) {
+        precondition(values.count == rect.width * rect.height, "a window needs width × height values")
+        self.rect = rect
+        self.values = values
+    }
+
     public func value(x: Int, y: Int) -> Double { values[(y - rect.y0) * rect.width + (x - rect.x0)] }
 }
 

@@ -367,19 +367,10 @@ final class LATISSWeeklyRun {
         let level = r.medianPostISRADU
         levelSeries.points.append((r.startSeconds, level))
         guard let window = r.windows.first else { return }
-        let cards = r.header.cards.map { c -> Frame.HeaderCard in
-            switch c.value {
-            case .string(let v): return Frame.HeaderCard(c.key, .string(v), c.comment)
-            case .int(let v): return Frame.HeaderCard(c.key, .integer(v), c.comment)
-            case .double(let v): return Frame.HeaderCard(c.key, .double(v), c.comment)
-            case .bool(let v): return Frame.HeaderCard(c.key, .bool(v), c.comment)
-            }
-        }
         let number = String(imageNumber)
         let stem = String(repeating: "0", count: max(0, 4 - number.count)) + number
         let kind = type == .bias ? "BIAS" : type == .dark ? "DARK" : "FLAT_" + filter
-        frames.append(Frame(name: stem + "_" + kind, width: window.rect.width, height: window.rect.height,
-                            pixels: window.values.map { Float($0) }, header: cards))
+        frames.append(Frame(name: stem + "_" + kind, window: window, header: r.header, convention: .rubin))
     }
 
     func checkBiasOrDark(_ r: ExposureResult) {

@@ -127,7 +127,9 @@ struct METISChopperHome: Procedure {
         let lmRect = window(around: views.lmReferencePixel, in: lmCamera.model)
         let wfsRect = window(around: views.wfsReferencePixel, in: wfsCamera.model)
         let fidelity = ctx.fidelity == .timing ? nil : Fidelity.windows([lmRect])
+        // DPR values as the METIS pipeline classifies LM_CHOPHOME_RAW (AstarVienna/METIS_Pipeline).
         let header = [HeaderCard("TPL ID", "METIS_img_lm_cal_ChopperHome"), HeaderCard("DPR CATG", "CALIB"),
+                      HeaderCard("DPR TYPE", "CHOPHOME"), HeaderCard("DPR TECH", "IMAGE,LM"),
                       HeaderCard("INS OPTI10 NAME", filter.name), HeaderCard("INS OPTI11 NAME", nd.rawValue)]
         let wfsTask = sim.process("SCAO WFS K-band reference") { () async throws -> ExposureResult? in
             try await wfsCamera.expose(step: "SCAO WFS K-band reference", ditSeconds: wfsDIT, ndit: wfsNDIT, modeName: nil,

@@ -216,7 +216,9 @@ struct METISDistortion: Procedure {
         var wcu = WCUSource()
         wcu.mask = variant.grid.holeDiameterMicrons > 30 ? .nPinhole : .lmPinhole
         let header = [HeaderCard("TPL ID", "METIS_\(preset == "ifu" ? "ifu" : preset == "img-nq" ? "img_nq" : "img_lm")_cal_distortion"),
-                      HeaderCard("DPR CATG", "CALIB"), HeaderCard("DPR TYPE", "DISTORTION"), HeaderCard("FILTER", filter.name)]
+                      HeaderCard("DPR CATG", "CALIB"), HeaderCard("DPR TYPE", "DISTORTION"),
+                      HeaderCard("DPR TECH", preset == "ifu" ? "LMS" : preset == "img-nq" ? "IMAGE,N" : "IMAGE,LM"),
+                      HeaderCard("FILTER", filter.name)]
         var background: [PixelRect: PixelWindow] = [:]
         var measured: [[(x: Double, y: Double, n: Int)]] = poses.map { _ in [] }
         var expectedSigmaPixels: [Double] = []

@@ -143,7 +143,7 @@ struct METISInternalFlat: Procedure {
             try await sim.step("SEQ WCU_OFF_NFRAMES WCU off frames", lane: "IMG-LM") {
                 for k in 0..<offFrames {
                     let r = try await camera.expose(step: "WCU off frame", ditSeconds: dit, ndit: ndit, modeName: mode, illumination: offLight,
-                                                    fidelity: fidelity, header: header + [HeaderCard("DPR TYPE", "FLAT,OFF")])
+                                                    fidelity: fidelity, header: header.filter { $0.key != "DPR TYPE" } + [HeaderCard("DPR TYPE", "DARK,WCUOFF")])
                     if pixels, let w = r?.windows.first { offs.append(w.image) }
                     if ctx.keepsDetail, k == 0, let f = r?.frame(name: "0001_INTERNALFLAT_OFF") { frames.append(f) }
                 }

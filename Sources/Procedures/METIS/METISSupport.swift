@@ -101,21 +101,10 @@ extension PixelWindow {
 }
 
 extension ExposureResult {
-    /// The window as a report frame with the exposure's header cards.
+    /// The window as a report frame with the exposure's header cards, ESO style.
     func frame(name: String, window k: Int = 0) -> Frame? {
         guard k < windows.count else { return nil }
-        let w = windows[k]
-        let cards = header.cards.map { c -> Frame.HeaderCard in
-            let v: Frame.HeaderValue
-            switch c.value {
-            case .string(let s): v = .string(s)
-            case .int(let i): v = .integer(i)
-            case .double(let d): v = .double(d)
-            case .bool(let b): v = .bool(b)
-            }
-            return Frame.HeaderCard(c.key, v, c.comment)
-        }
-        return Frame(name: name, width: w.rect.width, height: w.rect.height, pixels: w.values.map { Float($0) }, header: cards)
+        return Frame(name: name, window: windows[k], header: header, convention: .eso)
     }
 }
 

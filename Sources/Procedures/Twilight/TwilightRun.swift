@@ -313,10 +313,8 @@ struct TwilightRun {
             fillSeries.points.append((t0, fill))
             sunSeries.points.append((t0, sky.sunPosition(at: t0).altitudeDegrees))
             if let window = result.windows.first {
-                outputFrames.append(Frame(name: String(format: "%04d_FLAT_%@", flats.count, instrument.lane),
-                                          width: window.rect.width, height: window.rect.height,
-                                          pixels: window.values.map { Float($0) },
-                                          header: Self.fitsCards(result.header)))
+                outputFrames.append(Frame(name: String(format: "%04d_FLAT_%@", flats.count, instrument.lane), window: window,
+                                          header: result.header, convention: instrument.telescope == .auxTel ? .rubin : .eso))
             }
         }
         return record
@@ -458,21 +456,6 @@ struct TwilightRun {
                     HeaderCard("TPL ID", "METIS_all_cal_TwilightFlat", "template (seed 002)"),
                     HeaderCard(optiKey, instrument.filterName, "filter"), HeaderCard("TEL AIRM START", airmass, "requested airmass"),
                     HeaderCard("SEQ LEVEL", level, "illumination level")]
-        }
-    }
-
-    /// FITS cards: ESO hierarchical keys (with spaces) get the `HIERARCH ESO` prefix.
-    static func fitsCards(_ header: FrameHeader) -> [Frame.HeaderCard] {
-        header.cards.map { card in
-            let keyword = card.key.contains(" ") ? "HIERARCH ESO " + card.key : card.key
-            let value: Frame.HeaderValue
-            switch card.value {
-            case .string(let s): value = .string(s)
-            case .int(let i): value = .integer(i)
-            case .double(let d): value = .double(d)
-            case .bool(let b): value = .bool(b)
-            }
-            return Frame.HeaderCard(keyword, value, card.comment)
         }
     }
 }

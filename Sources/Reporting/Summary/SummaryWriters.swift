@@ -156,9 +156,24 @@ public struct ReportFolder {
 
     public init(_ path: String) throws {
         final = URL(fileURLWithPath: path).standardizedFileURL
-        temporary = final.deletingLastPathComponent().appendingPathComponent(".\(final.lastPathComponent).tmp-\(getpid())")
+        let parent = final.deletingLastPathComponent()
+        temporary = parent.appendingPathComponent(".\(final.lastPathComponent).tmp-\(getpid())")
         try? FileManager.default.removeItem(at: temporary)
+        Self.removeAbandoned(in: parent, name: final.lastPathComponent)
         try FileManager.default.createDirectory(at: temporary, withIntermediateDirectories: true)
+    }
+
+    /// Temporary folders of runs that were killed (SIGKILL, power loss) cannot clean up after themselves:
+    /// remove those whose process no longer exists, leaving any still being written by a live run.
+    static func removeAbandoned(in parent: URL, name: String) {
+        let prefix = ".\(name).tmp-"
+        guard let siblings = try? FileManager.default.contentsOfDirectory(atPath: parent.path) else { return }
+        for sibling in siblings where sibling.hasPrefix(prefix) {
+            guard let pid = pid_t(sibling.dropFirst(prefix.count)), pid != getpid() else { continue }
+            if kill(pid, 0) != 0 && errno == ESRCH {
+                try? FileManager.default.removeItem(at: parent.appendingPathComponent(sibling))
+            }
+        }
     }
 
     public func file(_ name: String) -> URL { temporary.appendingPathComponent(name) }
