@@ -258,26 +258,39 @@ public enum StudyReport {
         return nil
     }
 
+    /// A swept axis: its values as numbers, and a label whose unit a planner reads (durations of more
+    /// than ten minutes in minutes, of more than ten hours in hours).
+    static func axis(_ labels: [String], path: String) -> (values: [Double], label: String, isDate: Bool)? {
+        let parsed = labels.map(numericLabel)
+        guard parsed.allSatisfy({ $0 != nil }) else { return nil }
+        let values = parsed.map { $0!.value }
+        let isDate = parsed.first??.isDate ?? false
+        let units = Set(labels.map { $0.split(separator: " ").dropFirst().joined(separator: " ") })
+        guard units.count == 1, let unit = units.first, !unit.isEmpty else { return (values, path, isDate) }
+        let largest = values.map(abs).max() ?? 0
+        if unit == "s" && largest >= 36_000 { return (values.map { $0 / 3600 }, "\(path) (h)", isDate) }
+        if unit == "s" && largest >= 600 { return (values.map { $0 / 60 }, "\(path) (min)", isDate) }
+        return (values, "\(path) (\(unit))", isDate)
+    }
+
     static func addSweep(_ page: inout HTMLReportPage, _ s: StudyState) {
         page.addSection("Sweep: \(s.sweepPaths.joined(separator: " × "))")
         let metrics = s.metrics.filter { m in s.points.contains { ($0.metrics[m.name]?.count ?? 0) > 0 } }
         if s.sweepPaths.count == 1 {
-            let xs = s.pointLabels.map { numericLabel($0[0]) }
-            if xs.allSatisfy({ $0 != nil }) {
+            if let x = axis(s.pointLabels.map { $0[0] }, path: s.sweepPaths[0]) {
                 for m in metrics {
-                    let pts = zip(xs, s.points).compactMap { x, p -> SpreadPoint? in
+                    let pts = zip(x.values, s.points).compactMap { xv, p -> SpreadPoint? in
                         guard let r = p.metrics[m.name], r.count > 0 else { return nil }
-                        return SpreadPoint(x: x!.value, p05: r.quantile(0.05) ?? 0, p50: r.quantile(0.5) ?? 0, p95: r.quantile(0.95) ?? 0)
+                        return SpreadPoint(x: xv, p05: r.quantile(0.05) ?? 0, p50: r.quantile(0.5) ?? 0, p95: r.quantile(0.95) ?? 0)
                     }
                     page.addFigure(svg: SpreadLineFigure(title: "\(m.name) against \(s.sweepPaths[0])", series: [SpreadSeries(name: m.name, points: pts)],
-                                                         xLabel: s.sweepPaths[0], yLabel: "\(m.name) (\(m.unit))").svg(),
+                                                         xLabel: x.label, yLabel: "\(m.name) (\(m.unit))").svg(),
                                    caption: "Median with the p05–p95 band; every point uses the same trial seeds.")
                 }
             }
         } else if s.sweepPaths.count == 2 {
             let xLabels = unique(s.pointLabels.map { $0[0] }), yLabels = unique(s.pointLabels.map { $0[1] })
-            let xs = xLabels.map(numericLabel), ys = yLabels.map(numericLabel)
-            if xs.allSatisfy({ $0 != nil }) && ys.allSatisfy({ $0 != nil }) {
+            if let xAxis = axis(xLabels, path: s.sweepPaths[0]), let yAxis = axis(yLabels, path: s.sweepPaths[1]) {
                 for m in metrics where m.name != "duration_s" || metrics.count == 1 {
                     var grid = Array(repeating: Array(repeating: Double.nan, count: xLabels.count), count: yLabels.count)
                     var lo = Double.infinity, hi = -Double.infinity
@@ -289,10 +302,11 @@ public enum StudyReport {
                     }
                     guard lo.isFinite else { continue }
                     let range: ClosedRange<Double> = (lo >= 0 && hi <= 1) ? 0...1 : lo...(hi > lo ? hi : lo + 1)
-                    page.addFigure(svg: HeatMapFigure(title: "Mean \(m.name)", panels: [HeatMapGrid(title: m.name, xCentres: xs.map { $0!.value },
-                                                      yCentres: ys.map { $0!.value }, values: grid)],
-                                                      xLabel: s.sweepPaths[0], yLabel: s.sweepPaths[1], colourLabel: "mean \(m.name) (\(m.unit))",
-                                                      valueRange: range, xAxisStyle: xs.first!!.isDate ? .dayOfYear : .numeric, columns: 1).svg(),
+                    page.addFigure(svg: HeatMapFigure(title: "Mean \(m.name)", panels: [HeatMapGrid(title: m.name, xCentres: xAxis.values,
+                                                      yCentres: yAxis.values, values: grid)],
+                                                      xLabel: xAxis.isDate ? s.sweepPaths[0] : xAxis.label, yLabel: yAxis.label,
+                                                      colourLabel: "mean \(m.name) (\(m.unit))",
+                                                      valueRange: range, xAxisStyle: xAxis.isDate ? .dayOfYear : .numeric, columns: 1).svg(),
                                    caption: "Mean of \(m.name) at every sweep point (for a 0/1 metric, the probability).")
                 }
             }
