@@ -46,17 +46,13 @@ struct METISChopperHome: Procedure {
                           doc: "Half-width (px) of the simulated windows around the pinhole images; 24 [U] (covers a 3σ home offset)."),
         ],
         instrumentPresets: ["metis"],
-        faults: [
-            ParameterSpec.faultProbability("bb_heater_failure", default: 0.005, doc: "Per warm-up (Blackbody.Parameters.metisWCU) [U]."),
-            ParameterSpec.faultProbability("bb_setpoint_shortfall", default: 0.005, doc: "Per warm-up (Blackbody.Parameters.metisWCU) [U]."),
-            ParameterSpec.faultProbability("mechanism_jam", default: 1e-4, doc: "Per move of a wheel or slide (METIS.Parameters) [U]."),
-        ],
+        faults: METISSupport.faultSpecs,
         metrics: [
             MetricSpec("chopper_home_error_mas", unit: "mas", doc: "|measured − true| chopper home offset on the sky."),
             MetricSpec("chopper_home_error_x_mas", unit: "mas", doc: "Measured − true home offset, x."),
             MetricSpec("chopper_home_error_y_mas", unit: "mas", doc: "Measured − true home offset, y."),
             MetricSpec("chopper_home_expected_sigma_mas", unit: "mas", doc: "Per-axis error expected from the two centroid fits' covariances."),
-            MetricSpec("warmup_s", unit: "s", doc: "Time from the set-point command to the blackbody being ready."),
+            METISSupport.warmupMetric,
         ])
 
     let parallelCFO: Bool

@@ -52,11 +52,7 @@ struct METISDistortion: Procedure {
                           doc: "Points per axis of the field grid the RMS is taken over; 21 [U]."),
         ],
         instrumentPresets: presets,
-        faults: [
-            ParameterSpec.faultProbability("bb_heater_failure", default: 0.005, doc: "Per warm-up (Blackbody.Parameters.metisWCU) [U]."),
-            ParameterSpec.faultProbability("bb_setpoint_shortfall", default: 0.005, doc: "Per warm-up (Blackbody.Parameters.metisWCU) [U]."),
-            ParameterSpec.faultProbability("mechanism_jam", default: 1e-4, doc: "Per move of a wheel or slide (METIS.Parameters) [U]."),
-        ],
+        faults: METISSupport.faultSpecs,
         metrics: [
             MetricSpec("distortion_rms_mas", unit: "mas", doc: "RMS over the field of |recovered − true| detector → sky mapping."),
             MetricSpec("requirement_met", unit: "1", doc: "1 when distortion_rms_mas is at most the requirement, else 0."),
@@ -66,7 +62,7 @@ struct METISDistortion: Procedure {
             MetricSpec("n_pinholes", unit: "1", doc: "Pinhole images used by the fit (all grid positions)."),
             MetricSpec("centroid_sigma_mas", unit: "mas", doc: "Median expected per-pinhole centroid error after averaging the series."),
             MetricSpec("peak_fraction_full_well", unit: "1", doc: "Expected brightest pixel per DIT as a fraction of full well."),
-            MetricSpec("warmup_s", unit: "s", doc: "Time from the set-point command to the blackbody being ready."),
+            METISSupport.warmupMetric,
         ])
 
     /// What differs between the variants.

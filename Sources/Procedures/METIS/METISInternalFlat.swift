@@ -32,15 +32,11 @@ struct METISInternalFlat: Procedure {
                           doc: "Side (px) of the square window at the detector centre simulated at roi-pixels fidelity; 64 [U]."),
         ],
         instrumentPresets: ["metis"],
-        faults: [
-            ParameterSpec.faultProbability("bb_heater_failure", default: 0.005, doc: "Per warm-up (Blackbody.Parameters.metisWCU) [U]."),
-            ParameterSpec.faultProbability("bb_setpoint_shortfall", default: 0.005, doc: "Per warm-up (Blackbody.Parameters.metisWCU) [U]."),
-            ParameterSpec.faultProbability("mechanism_jam", default: 1e-4, doc: "Per move of a wheel or slide (METIS.Parameters) [U]."),
-        ],
+        faults: METISSupport.faultSpecs,
         metrics: [
             MetricSpec("master_flat_error_pct", unit: "%", doc: "RMS of master flat / true pixel response − 1 (pixel fidelities only)."),
             MetricSpec("flat_level_fraction_full_well", unit: "1", doc: "Expected flat signal per DIT as a fraction of full well."),
-            MetricSpec("warmup_s", unit: "s", doc: "Time from the set-point command to the blackbody being ready."),
+            METISSupport.warmupMetric,
         ])
 
     /// Every value the template runs with, by table key.

@@ -6,6 +6,15 @@ import SimKernel
 /// use's mechanism positions, exposures that take simulated time, and the conversion of detector windows
 /// to analysis images and report frames.
 enum METISSupport {
+    /// The fault rates every METIS procedure accepts (they all warm the WCU blackbody and move wheels).
+    static let faultSpecs: [ParameterSpec] = [
+        .faultProbability("bb_heater_failure", default: 0.005, doc: "Per warm-up (Blackbody.Parameters.metisWCU) [U]."),
+        .faultProbability("bb_setpoint_shortfall", default: 0.005, doc: "Per warm-up (Blackbody.Parameters.metisWCU) [U]."),
+        .faultProbability("mechanism_jam", default: 1e-4, doc: "Per move of a wheel or slide (METIS.Parameters) [U]."),
+    ]
+
+    static let warmupMetric = MetricSpec("warmup_s", unit: "s", doc: "Time from the set-point command to the blackbody being ready.")
+
     /// The METIS model with the scenario's fault probabilities applied.
     static func parameters(heaterFailure: Double, shortfall: Double, jam: Double) -> METIS.Parameters {
         var p = METIS.Parameters.standard
