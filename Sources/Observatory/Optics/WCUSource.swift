@@ -24,6 +24,16 @@ public struct PassbandFilter: Sendable, Equatable {
         PassbandFilter(name: "PAH3.3", centralMicrons: 3.295, widthMicrons: 0.05),
         PassbandFilter(name: "N1", centralMicrons: 8.70, widthMicrons: 1.20),
         PassbandFilter(name: "N2", centralMicrons: 11.20, widthMicrons: 2.20),
+        // The other IMG-LM filters of the InternalFlat table (seed 000, INS OPTI10 NAME). All [U]
+        // approximations of the METIS filter list (the IRDB curves were not read).
+        PassbandFilter(name: "H2Oice", centralMicrons: 3.05, widthMicrons: 0.20),
+        PassbandFilter(name: "IB4.05", centralMicrons: 4.05, widthMicrons: 0.06),
+        PassbandFilter(name: "PAH3.3ref", centralMicrons: 3.225, widthMicrons: 0.05),
+        PassbandFilter(name: "Br-alpharef", centralMicrons: 4.005, widthMicrons: 0.05),
+        PassbandFilter(name: "CO(1-0)/ice", centralMicrons: 4.66, widthMicrons: 0.10),
+        PassbandFilter(name: "COref", centralMicrons: 4.565, widthMicrons: 0.05),
+        PassbandFilter(name: "HCIL-short", centralMicrons: 3.60, widthMicrons: 0.20),
+        PassbandFilter(name: "HCIL-long", centralMicrons: 3.90, widthMicrons: 0.20),
     ]
 
     public static func metis(named name: String) throws -> PassbandFilter {

@@ -73,7 +73,7 @@ struct METISChopperHome: Procedure {
         let p = c.parameters
         parallelCFO = p.string("plan") == "parallel-cfo-setup"
         bbKelvin = p.double("bb_temperature")
-        guard let f = METISFilters.named(p.string("filter")) else {
+        guard let f = try? PassbandFilter.metis(named: p.string("filter")) else {
             throw ConfigurationError(path: "parameters.filter", "no passband modelled for `\(p.string("filter"))`")
         }
         filter = f

@@ -86,7 +86,7 @@ struct METISInternalFlat: Procedure {
             problems.append(("parameters.template.DET1 DIT", "DIT \(NumberText.shortest(dit)) s is below the \(mode) mode's minimum DIT \(m.minimumDITSeconds) s"))
         }
         let filterName = v["INS OPTI10 NAME"] ?? ""
-        let f = METISFilters.named(filterName)
+        let f = try? PassbandFilter.metis(named: filterName)
         if f == nil { problems.append(("parameters.template.INS OPTI10 NAME", "no passband modelled for `\(filterName)`")) }
         if let first = problems.first {
             throw ConfigurationError(path: first.0, problems.map(\.1).joined(separator: "; "))

@@ -116,24 +116,3 @@ extension ExposureResult {
         return Frame(name: name, window: windows[k], header: header, convention: .eso)
     }
 }
-
-/// Passbands for the IMG-LM filters of the InternalFlat table that `PassbandFilter.metis` lacks. All [U]
-/// (approximations of the METIS filter list; the IRDB curves were not read): H2Oice 2.95–3.15 µm,
-/// IB4.05 4.02–4.08, PAH3.3ref 3.20–3.25, Br-alpharef 3.98–4.03, CO(1-0)/ice 4.61–4.71, COref
-/// 4.54–4.59, HCIL-short 3.50–3.70, HCIL-long 3.80–4.00.
-enum METISFilters {
-    static let extra: [PassbandFilter] = [
-        PassbandFilter(name: "H2Oice", centralMicrons: 3.05, widthMicrons: 0.20),
-        PassbandFilter(name: "IB4.05", centralMicrons: 4.05, widthMicrons: 0.06),
-        PassbandFilter(name: "PAH3.3ref", centralMicrons: 3.225, widthMicrons: 0.05),
-        PassbandFilter(name: "Br-alpharef", centralMicrons: 4.005, widthMicrons: 0.05),
-        PassbandFilter(name: "CO(1-0)/ice", centralMicrons: 4.66, widthMicrons: 0.10),
-        PassbandFilter(name: "COref", centralMicrons: 4.565, widthMicrons: 0.05),
-        PassbandFilter(name: "HCIL-short", centralMicrons: 3.60, widthMicrons: 0.20),
-        PassbandFilter(name: "HCIL-long", centralMicrons: 3.90, widthMicrons: 0.20),
-    ]
-
-    static func named(_ name: String) -> PassbandFilter? {
-        PassbandFilter.metis.first { $0.name == name } ?? extra.first { $0.name == name }
-    }
-}
