@@ -49,9 +49,10 @@ public struct RunOptions: Sendable {
 
     /// Shard `index` of `count` (0-based) of `trials`: contiguous, sizes differing by at most one.
     public static func shardRange(index: Int, count: Int, trials: Int) -> Range<Int> {
-        let lo = trials * index / count
-        let hi = trials * (index + 1) / count
-        return lo..<hi
+        // In 128 bits: trials × index overflows Int long before either does.
+        let lo = Int128(trials) * Int128(index) / Int128(count)
+        let hi = Int128(trials) * Int128(index + 1) / Int128(count)
+        return Int(lo)..<Int(hi)
     }
 }
 

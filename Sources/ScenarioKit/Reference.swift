@@ -34,7 +34,7 @@ public enum ScenarioReference {
         | `study.trials` | integer ≥ 1 | \(ScenarioLoader.defaultTrials) | Trials per sweep point (`--trials` overrides). |
         | `study.seed` | integer ≥ 0 | \(ScenarioLoader.defaultSeed) | Master seed; trial t draws from streams keyed by (seed, t) (`--seed` overrides). |
         | `study.detector` | one of \(DetectorFidelity.allCases.map { "`\($0.rawValue)`" }.joined(separator: ", ")) | `\(ScenarioLoader.defaultFidelity.rawValue)` | Detector fidelity. |
-        | `study.sweep` | list of 1 or 2 axes | none | Each axis: `parameter` (a key path above, or `epoch`) and either `values: [...]` or `from`, `to`, `step` (numbers, quantities and dates; a date's step is a duration). Every point uses the same trial seeds (common random numbers). At most \(ScenarioLoader.maximumSweepPoints) points per axis. |
+        | `study.sweep` | list of 1 or 2 axes | none | Each axis: `parameter` (a key path above, or `epoch`) and either `values: [...]` or `from`, `to`, `step` (numbers, quantities and dates; a date's step is a duration). Every point uses the same trial seeds (common random numbers). At most \(ScenarioLoader.maximumSweepPoints) points in all (the axes multiplied); trials × points at most \(NumberText.shortest(ScenarioLoader.maximumTrialRuns)). |
         | `outputs.directory` | folder path | `Reports/<name>` | Report folder (`--out` overrides). |
         | `outputs.detail_trial` | integer in 0..trials-1 | 0 | The trial whose frames and series a report shows. |
 

@@ -93,14 +93,22 @@ struct Run: ParsableCommand {
     var frames: String?
 
     func validate() throws {
-        if let trials, trials < 1 { throw ValidationError("--trials must be at least 1, got \(trials)") }
+        if let trials, trials < 1 || trials > StateFile.maximumTrials {
+            throw ValidationError("--trials must be between 1 and \(StateFile.maximumTrials), got \(trials)")
+        }
         if let seed, seed < 0 { throw ValidationError("--seed must be a non-negative integer, got \(seed)") }
         if threads < 1 { throw ValidationError("--threads must be at least 1, got \(threads)") }
     }
 
     func run() throws {
         var scenario = try loadScenario(file)
-        if let trials { scenario.study.trials = trials }
+        if let trials {
+            let runs = Double(trials) * Double(scenario.sweepPoints.count)
+            guard runs <= ScenarioLoader.maximumTrialRuns else {
+                throw CommandFailure("--trials \(trials) × \(scenario.sweepPoints.count) sweep points is more than \(ScenarioLoader.maximumTrialRuns) trial runs, Obsim's bound on a study")
+            }
+            scenario.study.trials = trials
+        }
         if let seed { scenario.study.seed = UInt64(seed) }
         scenario.contentDigest = ScenarioDigest.of(scenario)
         if scenario.outputs.detailTrial >= scenario.study.trials { scenario.outputs.detailTrial = 0 }
@@ -148,7 +156,7 @@ struct Run: ParsableCommand {
             throw e
         } catch {
             folder.discard()
-            throw CommandFailure("run: \(error)")
+            throw CommandFailure("run: \(folder.explain(error))")
         }
     }
 }

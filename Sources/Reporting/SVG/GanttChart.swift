@@ -124,7 +124,8 @@ public struct GanttChart: Sendable {
 
         var tickTimes: [Double] = []
         var t = (start / step).rounded(.up) * step
-        while t <= end + 1e-9 { tickTimes.append(t); t += step }
+        // Bounded: at a span of 1e300 s, t += step may not even move t.
+        while t <= end + 1e-9 && tickTimes.count < 100 { tickTimes.append(t); t += step }
         canvas.xAxis(area, ticks: tickTimes.map { (x.map($0), TimeTicks.label(seconds: $0, step: step, clock: clock)) },
                      title: clock ? "Time since start (h:mm)" : "Time since start (min)")
 
