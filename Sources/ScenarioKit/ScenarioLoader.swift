@@ -366,6 +366,7 @@ struct Validator {
             }
         }
         guard diagnostics.isEmpty else { return nil }
+        scenario.siteLine = nodes["site"]?.key.mark?.line
         scenario.contentDigest = ScenarioDigest.of(scenario)
         return scenario
     }
@@ -534,7 +535,7 @@ struct Validator {
                 // Counted as a Double first: a tiny step over a wide span is more points than an Int holds.
                 let span = ((to - from) / step * (1 + 1e-12)).rounded(.down) + 1
                 guard span.isFinite, span <= Double(ScenarioLoader.maximumSweepPoints) else {
-                    error(stepNode, "\(base).step", "gives \(NumberText.shortest(span)) points; at most \(ScenarioLoader.maximumSweepPoints) are allowed"); ok = false; continue
+                    error(stepNode, "\(base).step", "gives \(String(format: "%.3g", span)) points; at most \(ScenarioLoader.maximumSweepPoints) are allowed"); ok = false; continue
                 }
                 let count = Int(span)
                 // from + k·step, not repeated addition, so the values are exact multiples wherever possible.

@@ -150,6 +150,7 @@ struct Run: ParsableCommand {
             try RunInfo.write(to: folder.file("run.json"), wallSeconds: wall, threads: threads, shard: shard.map { "\($0.index)/\($0.count)" },
                               trials: state.completedTrials * state.points.count, file: file, partial: state.partial)
             try folder.commit()
+            noteNoTwilight(state, scenario)
             print("\(state.partial ? "partial report (stopped)" : "report"): \(outPath) (\(state.completedTrials) trials × \(state.points.count) point(s), \(String(format: "%.2f", wall)) s)")
             if state.partial { throw CommandFailure("stopped: the partial report holds \(state.completedTrials) completed trials") }
         } catch let e as CommandFailure {
@@ -158,6 +159,21 @@ struct Run: ParsableCommand {
             folder.discard()
             throw CommandFailure("run: \(folder.explain(error))")
         }
+    }
+
+    /// Dates of a sweep on which the Sun does not set or rise at the site are outcomes of their points;
+    /// say where, so a study at high latitude is not mistaken for an infeasible procedure.
+    func noteNoTwilight(_ state: StudyState, _ scenario: Scenario) {
+        let points = state.points.indices.compactMap { i -> String? in
+            let kinds = state.points[i].outcomes.keys.filter { $0.hasPrefix("no_twilight_") }.sorted()
+            guard !kinds.isEmpty else { return nil }
+            let label = zip(state.sweepPaths, state.pointLabels[i]).map { "\($0) = \($1)" }.joined(separator: ", ")
+            return (label.isEmpty ? "" : label + ": ") + kinds.map { $0.dropFirst("no_twilight_".count).replacingOccurrences(of: "_", with: " ") }.joined(separator: ", ")
+        }
+        guard !points.isEmpty else { return }
+        let site = "\(file)" + (scenario.siteLine.map { ":\($0)" } ?? " (default site)")
+        printError("obsim: note: no twilight at \(points.count) of \(state.points.count) sweep point(s) at site \(scenario.site.name), \(site): "
+                   + points.prefix(4).joined(separator: "; ") + (points.count > 4 ? "; …" : ""))
     }
 }
 

@@ -208,6 +208,7 @@ public struct GanttChart: Sendable {
 
 /// "m:ss" below an hour, "h:mm:ss" above: tooltip times since the trial's start.
 func formatClock(_ seconds: Double) -> String {
+    guard seconds.isFinite, abs(seconds) < 1e15 else { return String(format: "%.3g s", seconds) }
     let s = Int(seconds.rounded())
     let h = s / 3600, m = (s % 3600) / 60, sec = s % 60
     func two(_ v: Int) -> String { v < 10 ? "0\(v)" : "\(v)" }
