@@ -23,6 +23,20 @@ struct ShardSpec {
     }
 }
 
+/// Fails before anything is simulated when files cannot be created in `path` (read-only, no permission).
+func checkWritable(_ path: String, option: String) throws {
+    do {
+        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+    } catch {
+        throw CommandFailure("\(option) \(path): cannot create the folder: \(ReportFolder.reason(error))")
+    }
+    let probe = URL(fileURLWithPath: path).appendingPathComponent(".obsim-write-test-\(getpid())").path
+    let fd = open(probe, O_WRONLY | O_CREAT | O_EXCL, 0o600)
+    guard fd >= 0 else { throw CommandFailure("\(option) \(path): cannot write there: \(String(cString: strerror(errno)))") }
+    close(fd)
+    unlink(probe)
+}
+
 /// Loads a scenario or exits with every problem printed.
 func loadScenario(_ path: String) throws -> Scenario {
     do {
@@ -116,7 +130,14 @@ struct Run: ParsableCommand {
         let range = shard.map { RunOptions.shardRange(index: $0.index, count: $0.count, trials: scenario.study.trials) }
             ?? 0..<scenario.study.trials
 
-        signal(SIGINT) { _ in stopRequested.store(true, ordering: .relaxed) }
+        // First Ctrl-C: abandon the running trials and write the completed ones (within a second or so).
+        // Second: exit at once; nothing was committed yet, so the previous report stays as it was.
+        signal(SIGINT) { _ in
+            if stopRequested.exchange(true, ordering: .relaxed) { _exit(130) }
+            let note: StaticString = "\nobsim: stopping: writing the completed trials (Ctrl-C again to quit without a report)\n"
+            _ = write(2, note.utf8Start, note.utf8CodeUnitCount)
+        }
+        if let frames { try checkWritable(frames, option: "--frames") }
         let folder = try ReportFolder(outPath)
         do {
             let started = Date()
@@ -130,8 +151,9 @@ struct Run: ParsableCommand {
             try csv.close()
             let wall = Date().timeIntervalSince(started)
             try ReportWriter.write(state, description: scenario.description, into: folder)
-            try ReportWriter.writeHTML(state, scenario: scenario, into: folder)
-            if let frames, range.contains(scenario.outputs.detailTrial) {
+            // A stopped run skips re-simulating trials (timeline, frames, trace): it was asked to end now.
+            try ReportWriter.writeHTML(state, scenario: scenario, into: folder, withTimeline: !state.partial)
+            if let frames, !state.partial, range.contains(scenario.outputs.detailTrial) {
                 let procedure = try StudyRunner.procedures(for: scenario)[0]
                 let run = try StudyRunner.runTrial(procedure, scenario: scenario, point: scenario.sweepPoints[0],
                                                    trial: scenario.outputs.detailTrial, keepsDetail: true)
@@ -141,7 +163,7 @@ struct Run: ParsableCommand {
                 let written = try FrameFiles.write(run.result.frames, into: URL(fileURLWithPath: frames))
                 print("frames: \(written.count) FITS file(s) of trial \(scenario.outputs.detailTrial) in \(frames)")
             }
-            if trace, range.contains(scenario.outputs.detailTrial) {
+            if trace, !state.partial, range.contains(scenario.outputs.detailTrial) {
                 let procedure = try StudyRunner.procedures(for: scenario)[0]
                 let run = try StudyRunner.runTrial(procedure, scenario: scenario, point: scenario.sweepPoints[0],
                                                    trial: scenario.outputs.detailTrial, trace: true)
@@ -187,9 +209,9 @@ enum ReportWriter {
 
     /// report.html: needs trials.csv (already in the folder) to pick the median trial, which is re-run
     /// (same seed and trial index, so the same trial) for the Gantt timeline and the series plots.
-    static func writeHTML(_ state: StudyState, scenario: Scenario, into folder: ReportFolder) throws {
+    static func writeHTML(_ state: StudyState, scenario: Scenario, into folder: ReportFolder, withTimeline: Bool = true) throws {
         var detail: StudyReport.DetailTrial?
-        if let t = try StudyReport.medianTrial(csvFile: folder.file("trials.csv"), state: state) {
+        if withTimeline, let t = try StudyReport.medianTrial(csvFile: folder.file("trials.csv"), state: state) {
             let procedure = try StudyRunner.procedures(for: scenario)[0]
             let run = try StudyRunner.runTrial(procedure, scenario: scenario, point: scenario.sweepPoints[0], trial: t, keepsDetail: true)
             detail = StudyReport.DetailTrial(trial: t, durationSeconds: run.durationSeconds, steps: run.steps,
