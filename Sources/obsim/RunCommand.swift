@@ -89,9 +89,9 @@ struct Run: ParsableCommand {
         discussion: """
         Trial t of every sweep point draws from streams keyed by (seed, t), so the results do not depend on \
         --threads or --shard. The report (summary.json, summary.md, trials.csv, state.json, run.json) is written \
-        to a temporary folder and renamed into place. Ctrl-C stops after the running trials and writes the \
-        completed ones, marked partial. On a cluster: --shard $SLURM_ARRAY_TASK_ID/64 --out parts/$SLURM_ARRAY_TASK_ID, \
-        then `obsim merge parts/* --out DIR`.
+        to a temporary folder and renamed into place. Ctrl-C abandons the running trials and writes the \
+        completed ones, marked partial; a second Ctrl-C quits at once, leaving the previous report. On a cluster: --shard $SLURM_ARRAY_TASK_ID/64 --out parts/NAME/$SLURM_ARRAY_JOB_ID/$SLURM_ARRAY_TASK_ID, \
+        then `obsim merge parts/NAME/$SLURM_ARRAY_JOB_ID/* --out DIR --scenario FILE` (Scenarios/cluster/slurm-array.sh does both).
         """
     )
 
