@@ -70,12 +70,17 @@ public enum StateFile {
     public static func read(_ url: URL) throws -> StudyState {
         let data: Data
         do { data = try Data(contentsOf: url) } catch { throw MergeError("cannot read \(url.path): \(error.localizedDescription)") }
+        return try read(data: data, name: url.path)
+    }
+
+    /// The same, from the bytes of a state file; `name` (its path) goes into the errors.
+    public static func read(data: Data, name: String) throws -> StudyState {
         let j: JSONValue
-        do { j = try JSONValue.parse(data) } catch { throw MergeError("\(url.path) is not JSON: \(error.localizedDescription)") }
+        do { j = try JSONValue.parse(data) } catch { throw MergeError("\(name) is not JSON: \(error.localizedDescription)") }
         do {
             return try state(from: j)
         } catch let e as StateProblem {
-            throw MergeError("\(url.path): \(e.what) (state schema \(StudyState.schemaVersion))")
+            throw MergeError("\(name): \(e.what) (state schema \(StudyState.schemaVersion))")
         }
     }
 

@@ -28,11 +28,11 @@ func checkWritable(_ path: String, option: String) throws {
     do {
         try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
     } catch {
-        throw CommandFailure("\(option) \(path): cannot create the folder: \(ReportFolder.reason(error))")
+        throw CommandFailure("\(option): cannot create the folder \(path): \(ReportFolder.reason(error))")
     }
     let probe = URL(fileURLWithPath: path).appendingPathComponent(".obsim-write-test-\(getpid())").path
     let fd = open(probe, O_WRONLY | O_CREAT | O_EXCL, 0o600)
-    guard fd >= 0 else { throw CommandFailure("\(option) \(path): cannot write there: \(String(cString: strerror(errno)))") }
+    guard fd >= 0 else { throw CommandFailure("\(option): cannot write in \(path): \(String(cString: strerror(errno)))") }
     close(fd)
     unlink(probe)
 }
@@ -137,8 +137,11 @@ struct Run: ParsableCommand {
             let note: StaticString = "\nobsim: stopping: writing the completed trials (Ctrl-C again to quit without a report)\n"
             _ = write(2, note.utf8Start, note.utf8CodeUnitCount)
         }
-        if let frames { try checkWritable(frames, option: "--frames") }
         let folder = try ReportFolder(outPath)
+        let framesFolder = frames.map { folder.staged(URL(fileURLWithPath: $0)) }
+        if let frames, let framesFolder {
+            do { try checkWritable(framesFolder.path, option: "--frames \(frames)") } catch { folder.discard(); throw error }
+        }
         do {
             let started = Date()
             let header = StudyState(scenario: scenario, ranges: [range])
@@ -160,7 +163,7 @@ struct Run: ParsableCommand {
                 if run.result.frames.isEmpty {
                     printError("obsim: note: procedure \(scenario.procedureName) produced no frames at detector fidelity '\(scenario.study.fidelity.rawValue)'")
                 }
-                let written = try FrameFiles.write(run.result.frames, into: URL(fileURLWithPath: frames))
+                let written = try FrameFiles.write(run.result.frames, into: framesFolder ?? URL(fileURLWithPath: frames))
                 print("frames: \(written.count) FITS file(s) of trial \(scenario.outputs.detailTrial) in \(frames)")
             }
             if trace, !state.partial, range.contains(scenario.outputs.detailTrial) {

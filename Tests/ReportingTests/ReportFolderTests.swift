@@ -129,6 +129,22 @@ import Testing
         #expect(siblings() == ["rep"])
     }
 
+    @Test func framesInsideTheReportAreCommittedWithIt() throws {
+        let rep = root.appendingPathComponent("rep")
+        try report(rep, "first")
+        let folder = try ReportFolder(rep.path)
+        let frames = folder.staged(rep.appendingPathComponent("frames"))
+        #expect(frames.path == folder.temporary.path + "/frames")
+        #expect(folder.staged(root.appendingPathComponent("elsewhere")) == root.appendingPathComponent("elsewhere"))
+        try FileManager.default.createDirectory(at: frames, withIntermediateDirectories: true)
+        try Data("fits".utf8).write(to: frames.appendingPathComponent("f.fits"))
+        try folder.commit()
+        #expect(text(rep.appendingPathComponent("frames/f.fits")) == "fits")
+        // The next run replaces that report, frames and all.
+        try report(rep, "third")
+        #expect(!FileManager.default.fileExists(atPath: rep.appendingPathComponent("frames").path))
+    }
+
     @Test func aWriteFailureNamesTheReportFile() throws {
         let folder = try ReportFolder(root.appendingPathComponent("rep").path)
         defer { folder.discard() }

@@ -65,6 +65,14 @@ public final class ReportFolder {
 
     public func file(_ name: String) -> URL { temporary.appendingPathComponent(name) }
 
+    /// Where to write `url`: a path inside the report (`--frames REPORT/frames`) goes into the temporary
+    /// folder, so it is committed with the report rather than written into the previous one.
+    public func staged(_ url: URL) -> URL {
+        let path = url.standardizedFileURL.path
+        guard path == final.path || path.hasPrefix(final.path + "/") else { return url }
+        return URL(fileURLWithPath: temporary.path + path.dropFirst(final.path.count))
+    }
+
     /// Replaces the previous report (if any) with the finished folder, atomically.
     public func commit() throws {
         try writeMarkerList()
