@@ -1,10 +1,10 @@
 import Foundation
 
-// libFuzzer's entry when linked with `-sanitize=fuzzer`: SwiftPM links an executable through
-// `<Module>_main`, so libFuzzer's own `main` never runs and the target hands control to it here.
+// libFuzzer's entry when linked with `-sanitize=fuzzer`: SwiftPM links an executable with
+// `--defsym main=<Module>_main`, so libFuzzer's own `main` never runs and the target hands control to it here.
 @_silgen_name("LLVMFuzzerRunDriver")
 func LLVMFuzzerRunDriver(_ argc: UnsafeMutablePointer<CInt>,
-                         _ argv: UnsafeMutablePointer<UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?>,
+                         _ argv: UnsafeMutablePointer<UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>>,
                          _ callback: @convention(c) (UnsafePointer<UInt8>?, Int) -> CInt) -> CInt
 
 /// The input parser under test; a C callback cannot capture it, so it waits here.
@@ -16,9 +16,12 @@ public func runFuzzer(_ body: @escaping (Data) -> Void) -> Never {
     fuzzBody = body
     var argc = CommandLine.argc
     var argv = CommandLine.unsafeArgv
-    let status = LLVMFuzzerRunDriver(&argc, &argv) { bytes, count in
-        fuzzBody(bytes.map { Data(bytes: $0, count: count) } ?? Data())
-        return 0
-    }
-    exit(status)
+    exit(LLVMFuzzerRunDriver(&argc, &argv, fuzzOneInput))
+}
+
+/// One input. Also exported under libFuzzer's conventional name, which its (unused) `main` refers to.
+@_cdecl("LLVMFuzzerTestOneInput")
+func fuzzOneInput(_ bytes: UnsafePointer<UInt8>?, _ count: Int) -> CInt {
+    fuzzBody(bytes.map { Data(bytes: $0, count: count) } ?? Data())
+    return 0
 }
