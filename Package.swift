@@ -54,6 +54,8 @@ if ProcessInfo.processInfo.environment["OBSIM_FUZZ"] != nil {
         .target(name: "FuzzDriver", path: "Fuzz/Sources/FuzzDriver", swiftSettings: strict),
         .executableTarget(name: "FuzzScenario", dependencies: ["FuzzDriver", "ScenarioKit", "Procedures"],
                           path: "Fuzz/Sources/FuzzScenario", swiftSettings: strict),
+        .executableTarget(name: "FuzzBlock", dependencies: ["FuzzDriver", "ScenarioKit", "Procedures"],
+                          path: "Fuzz/Sources/FuzzBlock", swiftSettings: strict),
         .executableTarget(name: "FuzzState", dependencies: ["FuzzDriver", "Experiments", "Reporting"],
                           path: "Fuzz/Sources/FuzzState", swiftSettings: strict),
     ]
