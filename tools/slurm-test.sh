@@ -103,9 +103,11 @@ job_state() { scontrol show job "$1" | sed -n 's/.*JobState=\([A-Z_]*\).*/\1/p';
 wait_for "the node to come up" node_idle
 
 # The scenario under a name of its own, so the test's parts/ never mixes with a user's.
+# Its block files come along: a scenario finds them in Sequences/ beside it.
 cp "$SCENARIO" "$T/$NAME_IN_PARTS.yaml"
+cp -r Sequences "$T/Sequences"
 study=$T/$NAME_IN_PARTS.yaml
-"$OBSIM" run "$study" --trials "$TRIALS" --out "$T/single" >/dev/null 2>&1 || fail "the single run failed"
+"$OBSIM" run "$study" --trials "$TRIALS" --out "$T/single" >"$T/single.log" 2>&1 || { cat "$T/single.log" >&2; fail "the single run failed"; }
 
 echo "slurm-test: 1. $SHARDS shards, merged, against a single run"
 started=$(date +%s)
