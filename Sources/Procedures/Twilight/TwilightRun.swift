@@ -123,12 +123,14 @@ struct TwilightRun {
         let finder = SunCrossingFinder(scanStepSeconds: 1800, toleranceSeconds: 0.5)
         guard let sunset = try finder.crossing(site: sky.site, altitudeDegrees: TwilightEvent.sunset.altitudeDegrees,
                                                direction: .setting, after: noon) else {
-            throw ConfigurationError(path: "site", "the Sun does not set on \(UTCDate.format(dayStart)) at \(sky.site.name)")
+            // No sunset: the Sun stays up (polar day) or never came up (polar night); its noon altitude says which.
+            let noonAltitude = finder.algorithm.position(site: sky.site, utcSeconds: noon).altitudeDegrees
+            throw NoTwilight(polarDay: noonAltitude > TwilightEvent.sunset.altitudeDegrees)
         }
         if !morning { return sunset - context.epochUnixSeconds }
         guard let sunrise = try finder.crossing(site: sky.site, altitudeDegrees: TwilightEvent.sunrise.altitudeDegrees,
                                                 direction: .rising, after: sunset) else {
-            throw ConfigurationError(path: "site", "the Sun does not rise after \(UTCDate.format(sunset)) at \(sky.site.name)")
+            throw NoTwilight(polarDay: false)
         }
         return sunrise - context.epochUnixSeconds
     }
@@ -136,7 +138,13 @@ struct TwilightRun {
     // MARK: - The procedure
 
     mutating func execute() async throws -> TrialResult {
-        let reference = try referenceEvent()
+        let reference: Double
+        do {
+            reference = try referenceEvent()
+        } catch let polar as NoTwilight {
+            // A date of a year-long sweep at high latitude: that point's outcome, not the study's end.
+            return TrialResult(outcome: polar.outcome, metrics: ["feasible": 0])
+        }
         let ready = morning ? reference - p.startOffsetSeconds : reference + p.startOffsetSeconds
         let firstWindow = try window(airmass: p.airmasses[0], reference: reference)
         var metrics: [String: Double] = [:]
@@ -509,4 +517,10 @@ struct TwilightTelescope {
             try await device.move(to: position)
         }
     }
+}
+
+/// The Sun does not cross the horizon on the night asked for.
+struct NoTwilight: Error {
+    let polarDay: Bool
+    var outcome: Outcome { Outcome(kind: polarDay ? "no_twilight_polar_day" : "no_twilight_polar_night") }
 }
