@@ -139,6 +139,25 @@ func runTwilightTrial(_ parameters: [String: ParameterValue], preset: String = "
         #expect(low.outcome.kind == "aborted_no_window")
     }
 
+    /// What the twilight flats are for (seed 002: the lamp flat's homogeneity). The lamp's 1 % large-scale
+    /// pattern is replaced by the twilight master's own: the sky ramp, whose RMS cannot exceed
+    /// g_max·h·√2 (g_max the steepest counted frame's gradient, h the LATISS half-field 4072 × 0.0957″ / 2),
+    /// and the sky gradient at airmass 2–2.5 is "several percent per degree" (Chromey & Hasselbacher 1996).
+    /// With a perfect lamp, the correction can only add the sky's gradient.
+    @Test func twilightFlatsCorrectTheLampIllumination() throws {
+        let r = try runTwilightTrial(["start_offset": .number(-600)])
+        let lamp = try #require(r.metrics["lamp_flat_large_scale_error_pct"])
+        let corrected = try #require(r.metrics["corrected_flat_large_scale_error_pct"])
+        let g = try #require(r.metrics["sky_gradient_pct_per_deg"])
+        let h = 0.0957 * 4072 / 2 / 3600
+        #expect(g > 1 && g < 10)
+        #expect(corrected > 0 && corrected <= g * h * 2.0.squareRoot())
+        #expect(lamp > 5 * corrected)
+        let perfect = try runTwilightTrial(["start_offset": .number(-600), "lamp_illumination_rms": .number(0)])
+        #expect(perfect.metrics["lamp_flat_large_scale_error_pct"] == 0)
+        #expect(try #require(perfect.metrics["corrected_flat_large_scale_error_pct"]) > 0)
+    }
+
     @Test func refusesABandTheCameraLacks() {
         #expect(throws: ConfigurationError.self) {
             _ = try TwilightFlats(configuration: ProcedureConfiguration(parameters: ValueSet(["band": .string("N")]),

@@ -55,6 +55,8 @@ public struct TwilightFlats: Procedure {
                           doc: "RMS of the thin-cirrus transmission variation (lognormal, mean 1). [U] our choice 2 %."),
             ParameterSpec("cirrus_timescale", .quantity(.time), .defaultValue(.number(600)), min: 1, max: 86_400,
                           doc: "Correlation time of the cirrus variation (Ornstein-Uhlenbeck). [U] our choice 10 min."),
+            ParameterSpec("lamp_illumination_rms", .number, .defaultValue(.number(0.01)), min: 0, max: 0.5,
+                          doc: "RMS of the lamp (WCU / dome-screen) flat's large-scale illumination error, a random low-order pattern the twilight flat corrects. [U] our choice 1 %."),
             ParameterSpec("n_dark", .integer, .defaultValue(.integer(10)), min: 1, max: 100,
                           doc: "Darks per DIT for the dark subtraction, taken after the series (Rubin takes 40 × 15 s, REFERENCES §1.3). [U] our choice 10."),
             ParameterSpec("telescope_slew_time", .quantity(.time), .defaultValue(.number(180)), min: 0, max: 3600,
@@ -72,6 +74,9 @@ public struct TwilightFlats: Procedure {
             MetricSpec("window_available_s", unit: "s", doc: "The sky model's window for level 1 from when the operator is ready: Sun within limits, no saturation at the minimum exposure, target reachable at the maximum."),
             MetricSpec("linearity_slope_error_pct", unit: "%", doc: "Standard error of the signal-vs-illumination slope, % of the slope (unsaturated frames of all levels)."),
             MetricSpec("flat_error_pct", unit: "%", doc: "RMS of the master flat against the true pixel response (pixels), or its expected value from the noise model (roi-statistics)."),
+            MetricSpec("lamp_flat_large_scale_error_pct", unit: "%", doc: "RMS over an 8 × 8 cell map of the lamp flat's large-scale illumination against the truth (lamp_illumination_rms drawn per trial)."),
+            MetricSpec("corrected_flat_large_scale_error_pct", unit: "%", doc: "The same for the lamp flat after the illumination correction by the twilight master flat (a degree-2 fit to twilight / lamp): what the twilight flats buy."),
+            MetricSpec("sky_gradient_pct_per_deg", unit: "%/deg", doc: "Largest relative gradient of the twilight sky among the counted frames (Chromey & Hasselbacher 1996: up to several %/deg)."),
             MetricSpec("fill_fraction_min", unit: "1", doc: "Lowest fill fraction reachable during the frames: the minimum exposure on the faintest sky."),
             MetricSpec("fill_fraction_max", unit: "1", doc: "Highest fill fraction reachable during the frames: the maximum exposure on the brightest sky, at most 1."),
             MetricSpec("flux_range_ratio", unit: "1", doc: "Brightest over faintest sky rate among the frames: the range of fluxes the series samples."),
@@ -98,6 +103,7 @@ public struct TwilightFlats: Procedure {
     let clearSkyProbability: Double
     let cirrusRMS: Double
     let cirrusTimescale: Double
+    let lampIlluminationRMS: Double
     let nDark: Int
     let telescopeSlewSeconds: Double
 
@@ -137,6 +143,7 @@ public struct TwilightFlats: Procedure {
         clearSkyProbability = p.double("clear_sky_probability")
         cirrusRMS = p.double("cirrus_rms")
         cirrusTimescale = p.double("cirrus_timescale")
+        lampIlluminationRMS = p.double("lamp_illumination_rms")
         nDark = p.int("n_dark")
         telescopeSlewSeconds = p.double("telescope_slew_time")
         let instrument = try TwilightInstrument(preset: instrumentPreset, bandName: bandName, modeName: modeName,

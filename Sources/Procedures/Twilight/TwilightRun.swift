@@ -381,6 +381,11 @@ struct TwilightRun {
             } else {
                 metrics["flat_error_pct"] = expectedFlatError(counted, darks: darks)
             }
+            if let e = try? illuminationErrors(counted, flatErrorPercent: metrics["flat_error_pct"]) {
+                metrics["lamp_flat_large_scale_error_pct"] = e.lamp
+                metrics["corrected_flat_large_scale_error_pct"] = e.corrected
+                metrics["sky_gradient_pct_per_deg"] = e.skyGradient
+            }
         }
     }
 
