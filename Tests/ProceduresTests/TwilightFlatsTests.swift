@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import Procedures
+import Observatory
 import SimKernel
 
 /// Runs one trial of `TwilightFlats` with `parameters` overriding the defaults (schema defaults filled in).
@@ -10,7 +11,10 @@ func runTwilightTrial(_ parameters: [String: ParameterValue], preset: String = "
     for spec in TwilightFlats.schema.parameters {
         if case .defaultValue(let v) = spec.requirement { values[spec.key] = v }
     }
+    // A clear night unless the test asks for the weather.
+    values["clear_sky_probability"] = .number(1)
     for (k, v) in parameters { values[k] = v }
+    values = values.filter { !($0.key == "clear_sky_probability" && $0.value == .string("climatology")) }
     let procedure = try TwilightFlats(configuration: ProcedureConfiguration(parameters: ValueSet(values), instrumentPreset: preset))
     let sim = Simulation(seed: 42, trial: trial)
     defer { sim.shutDown() }
@@ -156,6 +160,27 @@ func runTwilightTrial(_ parameters: [String: ParameterValue], preset: String = "
         let perfect = try runTwilightTrial(["start_offset": .number(-600), "lamp_illumination_rms": .number(0)])
         #expect(perfect.metrics["lamp_flat_large_scale_error_pct"] == 0)
         #expect(try #require(perfect.metrics["corrected_flat_large_scale_error_pct"]) > 0)
+    }
+
+    /// Seasons: with no override the night comes from Cerro Pachón's CTIO climatology (the test's `auxtel`
+    /// site): 60 trials in January and in June are clouded out at 1 − usable (0.094 and 0.331) within 3
+    /// binomial errors, photometric at the table's fractions.
+    @Test func climatologyDecidesTheNight() throws {
+        let pachon = SiteClimatology.cerroPachon
+        for (epoch, m) in [("2026-01-15T20:00:00Z", 0), ("2026-06-15T20:00:00Z", 5)] {
+            let n = 60
+            var cloudy = 0, photometric = 0
+            for trial in 0..<n {
+                let r = try runTwilightTrial(["clear_sky_probability": .string("climatology"), "start_offset": .number(-600)],
+                                             trial: UInt64(trial), epoch: epoch)
+                if r.outcome.kind == "aborted_clouded_out" { cloudy += 1 }
+                if r.metrics["night_photometric"] == 1 { photometric += 1 }
+            }
+            for (count, p) in [(cloudy, 1 - pachon.usable[m]), (photometric, pachon.photometric[m])] {
+                let se = (p * (1 - p) / Double(n)).squareRoot()
+                #expect(abs(Double(count) / Double(n) - p) < 3 * se, "\(epoch): \(count)/\(n) against \(p)")
+            }
+        }
     }
 
     @Test func refusesABandTheCameraLacks() {

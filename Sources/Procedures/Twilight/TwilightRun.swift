@@ -35,6 +35,7 @@ struct TwilightRun {
     let simulator: DetectorSimulator
     let rule: TwilightExposureRule
     let cirrus: CirrusTransmission
+    let nightSky: NightSky
     let detectorStream: RandomStream
     let fidelity: Fidelity
     let pixelRect: PixelRect?
@@ -60,7 +61,17 @@ struct TwilightRun {
         simulator = DetectorSimulator(model: instrument.detector)
         rule = TwilightExposureRule(kind: procedure.ruleKind, targetElectrons: procedure.fillTarget * instrument.fullWellElectrons,
                                     minimumSeconds: instrument.minimumExposureSeconds, maximumSeconds: procedure.maximumExposure)
-        cirrus = CirrusTransmission(sigma: procedure.cirrusRMS, timescaleSeconds: procedure.cirrusTimescale,
+        // One uniform draw decides the night (bernoulli(p) is u < p): the override keeps every clear night
+        // photometric; the climatology splits photometric, thin cloud and cloudy by the epoch's month.
+        let u = context.simulation.stream("weather.clear").uniform()
+        if let p = procedure.clearSkyProbability {
+            nightSky = u < p ? .photometric : .cloudy
+        } else {
+            let month = SiteClimatology.utcMonth(unixSeconds: context.epochUnixSeconds)
+            nightSky = SiteClimatology.named(context.site.name)?.night(month: month, uniform: u) ?? .photometric
+        }
+        cirrus = CirrusTransmission(sigma: nightSky == .thinCloud ? procedure.cirrusRMSThinCloud : procedure.cirrusRMS,
+                                    timescaleSeconds: procedure.cirrusTimescale,
                                     stream: context.simulation.stream("sky.cirrus"))
         detectorStream = context.simulation.stream("\(instrument.lane).detector")
         switch context.fidelity {
@@ -148,7 +159,7 @@ struct TwilightRun {
 
         let telescope = TwilightTelescope(simulation: sim, instrument: instrument, eltSlewSeconds: p.telescopeSlewSeconds)
         try await configureInstrument(telescope)
-        let clear = sim.stream("weather.clear").bernoulli(p.clearSkyProbability)
+        let clear = nightSky != .cloudy
         try await sim.step("wait for the twilight window", lane: "operator") { try await sim.wait(until: ready) }
         if !clear {
             sim.record("operator", "clouded out")
@@ -427,6 +438,7 @@ struct TwilightRun {
 
     func finish(outcome: Outcome, metrics base: [String: Double], levelsDone: [Bool]) -> TrialResult {
         var metrics = base
+        metrics["night_photometric"] = nightSky == .photometric ? 1 : 0
         metrics["feasible"] = levelsDone.count == p.airmasses.count && levelsDone.allSatisfy { $0 } ? 1 : 0
         for k in 0..<p.airmasses.count { metrics["feasible_level_\(k + 1)"] = k < levelsDone.count && levelsDone[k] ? 1 : 0 }
         metrics["frames_in_range"] = Double(flats.filter(\.counted).count)
