@@ -469,7 +469,7 @@ struct TwilightRun {
         case .elt:
             let optiKey = instrument.lane == "IMG-N" ? "INS OPTI13 NAME" : "INS OPTI10 NAME"
             return [HeaderCard("DPR CATG", "CALIB", "observation category"), HeaderCard("DPR TYPE", "FLAT,TWILIGHT", "observation type"),
-                    HeaderCard("DPR TECH", "IMAGE", "observation technique"),
+                    HeaderCard("DPR TECH", instrument.lane == "IMG-N" ? "IMAGE,N" : "IMAGE,LM", "observation technique"),
                     HeaderCard("TPL ID", "METIS_all_cal_TwilightFlat", "template (seed 002)"),
                     HeaderCard(optiKey, instrument.filterName, "filter"), HeaderCard("TEL AIRM START", airmass, "requested airmass"),
                     HeaderCard("SEQ LEVEL", level, "illumination level")]
