@@ -149,6 +149,8 @@ public struct TrialContext {
     /// True for the one trial whose frames, series and other detail a report shows (`--frames`, the
     /// median trial of a figure): the procedure then fills `TrialResult.frames` and `.series`.
     public let keepsDetail: Bool
+    /// MJD of `epochUnixSeconds` (MJD 40587 is the Unix epoch): frames' MJD-OBS and DATE-OBS count from it.
+    public var epochMJD: Double { epochUnixSeconds / 86_400 + 40_587 }
 
     public init(simulation: Simulation, seed: UInt64, trial: UInt64, site: SiteLocation, epochUnixSeconds: Double,
                 nightsUnixSeconds: [Double], fidelity: DetectorFidelity, keepsDetail: Bool) {

@@ -107,7 +107,7 @@ struct METISInternalFlat: Procedure {
         let sim = ctx.simulation
         let metis = try METIS(sim, parameters: metisParameters,
                               state: METISSupport.previousUseState(metisParameters, stream: sim.stream("METIS.initial-state")))
-        let camera = METISCamera(sim, model: .metisIMGLM(), lane: "IMG-LM")
+        let camera = METISCamera(sim, model: .metisIMGLM(), lane: "IMG-LM", epochMJD: ctx.epochMJD)
         let bb = metis.wcu.blackbody
         var metrics: [String: Double] = [:]
         let rect: PixelRect
