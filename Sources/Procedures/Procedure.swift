@@ -39,6 +39,9 @@ public struct ProcedureConfiguration: Sendable, Hashable {
     public var sequences: [SequenceFile]
     /// The scenario's `contingencies:`.
     public var contingencies: [Contingency]
+    /// The scenario's site name, for checks that depend on where the study runs (a site without a
+    /// cloud climatology needs an explicit clear-sky probability); nil when built outside a scenario.
+    public var siteName: String?
 
     public init(parameters: ValueSet = ValueSet(), instrumentPreset: String = "", instrument: ValueSet = ValueSet(),
                 faults: ValueSet = ValueSet(), sequences: [SequenceFile] = [], contingencies: [Contingency] = []) {

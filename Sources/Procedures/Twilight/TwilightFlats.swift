@@ -145,6 +145,10 @@ public struct TwilightFlats: Procedure {
             throw ConfigurationError(path: "parameters.sun_altitude_min", "must be below sun_altitude_max (\(sunAltitudeMax) deg), got \(sunAltitudeMin) deg")
         }
         clearSkyProbability = p.optionalDouble("clear_sky_probability")
+        if clearSkyProbability == nil, let siteName = c.siteName, SiteClimatology.named(siteName) == nil {
+            throw ConfigurationError(path: "parameters.clear_sky_probability",
+                                     "site `\(siteName)` has no cloud climatology; give clear_sky_probability (0 to 1)")
+        }
         cirrusRMSThinCloud = p.double("cirrus_rms_thin_cloud")
         cirrusRMS = p.double("cirrus_rms")
         cirrusTimescale = p.double("cirrus_timescale")
