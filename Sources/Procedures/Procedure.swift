@@ -10,7 +10,7 @@ import Synchronization
 /// `runTrial` once per trial, each in its own `Simulation` on one thread. An instance is shared by the
 /// threads of a study, so it holds only immutable configuration; per-trial state lives in `runTrial`.
 public protocol Procedure: Sendable {
-    /// The name scenarios use (`procedure: latiss-weekly`): lower case, words joined by `-`.
+    /// The name scenarios use (`procedure: latiss`): lower case, words joined by `-`.
     static var name: String { get }
     /// One line for `obsim` listings and the scenario reference.
     static var summary: String { get }
