@@ -56,6 +56,8 @@ if ProcessInfo.processInfo.environment["OBSIM_FUZZ"] != nil {
                           path: "Fuzz/Sources/FuzzScenario", swiftSettings: strict),
         .executableTarget(name: "FuzzBlock", dependencies: ["FuzzDriver", "ScenarioKit", "Procedures"],
                           path: "Fuzz/Sources/FuzzBlock", swiftSettings: strict),
+        .executableTarget(name: "FuzzOB", dependencies: ["FuzzDriver", "ScenarioKit", "Procedures"],
+                          path: "Fuzz/Sources/FuzzOB", swiftSettings: strict),
         .executableTarget(name: "FuzzState", dependencies: ["FuzzDriver", "Experiments", "Reporting"],
                           path: "Fuzz/Sources/FuzzState", swiftSettings: strict),
     ]
