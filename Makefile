@@ -4,8 +4,9 @@ SHELL := /bin/bash
 SWIFT ?= swift
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 RELEASE_BIN := .build/release/obsim
+PREFIX ?= /usr/local
 
-.PHONY: deps build release run test bench bench-simpy check-timing clean
+.PHONY: deps build release run install test bench bench-simpy check-timing clean
 
 # GSL, CFITSIO and pkg-config come from Debian's packages when pkg-config cannot find them.
 deps:
@@ -26,6 +27,11 @@ release: deps
 run: release
 	$(RELEASE_BIN) run Scenarios/latiss-weekly.yaml
 
+# The binary needs no files beside it (GSL and cfitsio are shared libraries found by the loader).
+install: release
+	install -d "$(PREFIX)/bin"
+	install -m 0755 $(RELEASE_BIN) "$(PREFIX)/bin/obsim"
+
 # Zero warnings in our own code is part of passing: the build log is checked for any warning under
 # Sources/ or Tests/ (dependencies' warnings are theirs).
 test: deps
@@ -35,8 +41,9 @@ test: deps
 		echo "make test: compiler warnings in Obsim's code (listed above)"; exit 1; fi
 	$(SWIFT) test --skip-build
 
+# Optional: needs the independent SimPy reference program, `make bench-simpy REF=PATH/simpy_bench.py`.
 bench-simpy:
-	tools/bench-vs-simpy.sh
+	REF="$(REF)" tools/bench-vs-simpy.sh
 
 # Re-runs every scenario that has a baseline under Scenarios/baselines/ and fails when a step's or the
 # total's timing distribution moved beyond tolerance, or the event sequence changed.

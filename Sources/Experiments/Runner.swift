@@ -9,8 +9,10 @@ public struct TrialRun: Sendable {
     public let trial: Int
     public let point: Int
     public var result: TrialResult
-    /// Simulated seconds when the procedure returned (the metric `duration_s`).
+    /// Simulated seconds from the procedure's start to its return (the metric `duration_s`).
     public let durationSeconds: Double
+    /// When the procedure could start (`TrialResult.startSeconds`; 0, the epoch, for most procedures).
+    public var startSeconds: Double = 0
     public let steps: [StepRecord]
     /// Present when the trace was asked for.
     public let trace: [TraceRecord]?
@@ -101,9 +103,13 @@ public enum StudyRunner {
         for name in result.metrics.keys where !declared.contains(name) {
             throw TrialFailure(trial: trial, point: point.index, message: "metric \(name) is not declared in the procedure's schema")
         }
-        result.metrics["duration_s"] = box.end
-        return TrialRun(trial: trial, point: point.index, result: result, durationSeconds: box.end, steps: sim.steps,
-                        trace: sim.trace?.records, traceFingerprint: sim.trace?.fingerprint())
+        let start = scenario.procedureType.schema.waitsForStart ? min(box.end, max(0, result.startSeconds ?? 0)) : 0
+        result.metrics["duration_s"] = box.end - start
+        if scenario.procedureType.schema.waitsForStart { result.metrics["wait_before_start_s"] = start }
+        var run = TrialRun(trial: trial, point: point.index, result: result, durationSeconds: box.end - start, steps: sim.steps,
+                           trace: sim.trace?.records, traceFingerprint: sim.trace?.fingerprint())
+        run.startSeconds = start
+        return run
     }
 
     /// Runs the trials of `options.trialRange` at every sweep point on `options.threads` threads. Each

@@ -26,7 +26,9 @@ public enum StateFile {
         .object([
             "metrics": .object(p.metrics.mapValues(stats)),
             "outcomes": .object(p.outcomes.mapValues { .uint($0) }),
-            "steps": .object(p.steps.mapValues { .object(["lane": .string($0.lane), "seconds": stats($0.seconds)]) }),
+            "steps": .object(p.steps.mapValues {
+                .object(["lane": .string($0.lane), "seconds": stats($0.seconds), "share_of_parent_seconds": stats($0.shareOfParentSeconds)])
+            }),
         ])
     }
 
@@ -103,8 +105,8 @@ public enum StateFile {
             ps.metrics = try m.mapValues { try stats($0, fail) }
             ps.outcomes = try o.mapValues { guard let c = $0.int64Value, c >= 0 else { throw fail("outcomes") }; return UInt64(c) }
             ps.steps = try st.mapValues {
-                guard let lane = $0["lane"]?.stringValue, let sec = $0["seconds"] else { throw fail("steps") }
-                return StepStatistics(lane: lane, seconds: try stats(sec, fail))
+                guard let lane = $0["lane"]?.stringValue, let sec = $0["seconds"], let share = $0["share_of_parent_seconds"] else { throw fail("steps") }
+                return StepStatistics(lane: lane, seconds: try stats(sec, fail), shareOfParentSeconds: try stats(share, fail))
             }
             return ps
         }

@@ -169,7 +169,7 @@ enum ReportWriter {
             let procedure = try StudyRunner.procedures(for: scenario)[0]
             let run = try StudyRunner.runTrial(procedure, scenario: scenario, point: scenario.sweepPoints[0], trial: t, keepsDetail: true)
             detail = StudyReport.DetailTrial(trial: t, durationSeconds: run.durationSeconds, steps: run.steps,
-                                             series: run.result.series, outcome: run.result.outcome.kind)
+                                             series: run.result.series, outcome: run.result.outcome.kind, startSeconds: run.startSeconds)
         }
         try Data(StudyReport.html(state, description: scenario.description, detail: detail).utf8).write(to: folder.file("report.html"))
     }
