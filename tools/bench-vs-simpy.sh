@@ -16,7 +16,7 @@ if [ ! -x "$VENV/bin/python" ]; then
     python3 -m venv "$VENV"
     "$VENV/bin/pip" install -q simpy==4.1.2
 fi
-swift build -c release >/dev/null
+swift build -c release -Xswiftc -enable-testing >/dev/null
 OBSIM=.build/release/obsim
 obsim_timeout=$($OBSIM bench kernel --workload timeout --runs "$RUNS" --json)
 obsim_mmc=$($OBSIM bench kernel --workload mmc --runs 3 --json)

@@ -38,7 +38,8 @@ public struct RunOptions: Sendable {
     public var trialRange: Range<Int>
     /// Checked between trials; true stops the run cleanly (Ctrl-C), leaving a partial state.
     public var shouldStop: @Sendable () -> Bool
-    /// Called after each finished chunk with (trials done, trials in this run).
+    /// Called after each trial at each sweep point with (trial runs done, trial runs in this run); a trial
+    /// run is one trial at one point, so a sweep's progress moves while a trial's points are still running.
     public var progress: @Sendable (Int, Int) -> Void
 
     public init(threads: Int = 1, trialRange: Range<Int>, shouldStop: @escaping @Sendable () -> Bool = { false },
@@ -124,7 +125,8 @@ public enum StudyRunner {
         let chunkCount = (range.count + chunk - 1) / chunk
         let nextChunk = Atomic<Int>(0)
         let stop = Atomic<Bool>(false)
-        let done = Atomic<Int>(0)
+        let runsDone = Atomic<Int>(0)
+        let runsTotal = range.count * points.count
         let shared = Mutex(SharedRunState(pointCount: points.count, metricNames: scenario.procedureType.schema.allMetrics.map(\.name),
                                           nextTrial: range.lowerBound))
         let sinkBox = UncheckedBox(sink)
@@ -144,6 +146,7 @@ public enum StudyRunner {
                     do {
                         for (p, procedure) in procedures.enumerated() {
                             runs.append(try runTrial(procedure, scenario: scenario, point: points[p], trial: t))
+                            options.progress(runsDone.wrappingAdd(1, ordering: .relaxed).newValue, runsTotal)
                         }
                     } catch {
                         shared.withLock { if $0.error == nil { $0.error = error } }
@@ -157,8 +160,6 @@ public enum StudyRunner {
                         s.flush(into: sinkBox.value)
                     }
                 }
-                let total = done.wrappingAdd(hi - lo, ordering: .relaxed).newValue
-                options.progress(min(total, range.count), range.count)
             }
             shared.withLock { s in
                 for i in local.indices { s.points[i].merge(local[i]) }

@@ -135,8 +135,11 @@ public struct StepTree: Sendable {
         return out
     }
 
-    /// The leaf step with the largest share of the whole procedure's time (ties: the path first in order).
-    public var dominantLeaf: Node? {
-        nodes.filter(\.isLeaf).max { ($0.shareOfTotal, $1.path) < ($1.shareOfTotal, $0.path) }
+    /// The step that accounts for the most of the procedure's time by itself: a leaf's whole share, or a
+    /// step's own time outside its sub-steps (a PTC sequence whose exposures are not steps, beside its two
+    /// wheel moves). Containers are never named for their children's time. Ties: the path first in order.
+    public var dominant: (node: Node, share: Double)? {
+        nodes.map { ($0, $0.isLeaf ? $0.shareOfTotal : $0.otherShare * $0.shareOfTotal) }
+            .max { ($0.1, $1.0.path) < ($1.1, $0.0.path) }
     }
 }

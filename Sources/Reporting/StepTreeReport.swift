@@ -17,10 +17,11 @@ enum StepTreeReport {
 
     /// "take_imgtype DARK (under make_latiss_calibrations SDSSr_65mm), 34.2 % of the time, 9 min 41 s on average"
     static func dominantLeafText(_ t: StepTree) -> String? {
-        guard let leaf = t.dominantLeaf, leaf.shareOfTotal > 0 else { return nil }
-        var text = leaf.name
-        if let parent = StepPath.parent(leaf.path) { text += " (under \(StepPath.name(parent)))" }
-        return text + ", \(percent(leaf.shareOfTotal)) of the time, \(formatDuration(seconds: leaf.meanSeconds)) on average"
+        guard let (node, share) = t.dominant, share > 0 else { return nil }
+        var text = node.name
+        if let parent = StepPath.parent(node.path) { text += " (under \(StepPath.name(parent)))" }
+        if !node.isLeaf { text += ", its own time outside its sub-steps" }
+        return text + ", \(percent(share)) of the time (the step lasts \(formatDuration(seconds: node.meanSeconds)) on average)"
     }
 
     static func markdown(_ p: PointState) -> String {

@@ -133,7 +133,7 @@ public enum StudyReport {
         page.addSection(sweep ? "Metrics, pooled over all \(s.points.count) sweep points" : "Metrics")
         page.addTable(metricTable(s.metrics, pooled, caption: sweep ? "Metrics pooled over all sweep points" : "Metrics over all trials"))
         for m in s.metrics where m.name != "duration_s" {
-            guard let r = pooled.metrics[m.name], r.count > 1, (r.maximum - r.minimum) > 0, MetricDisplay.of(r) != .probability else { continue }
+            guard let r = pooled.metrics[m.name], r.count > 1, (r.maximum - r.minimum) > 0, MetricDisplay.of(r, m) != .probability else { continue }
             page.addFigure(svg: DistributionFigure(
                 title: m.name + (sweep ? " (pooled over sweep points)" : ""), sample: representativeSample(r.sketch), quantity: m.name, unit: m.unit,
                 markers: [ValueMarker(label: "p50", value: r.quantile(0.5) ?? 0), ValueMarker(label: "p95", value: r.quantile(0.95) ?? 0)],
@@ -271,14 +271,14 @@ public enum StudyReport {
         })
     }
 
-    static func metricTable(_ metrics: [MetricSpec], _ p: PointState, caption: String) -> ReportTable {
+    static func metricTable(_ metrics: [MetricSpec], _ p: PointState, caption: String?) -> ReportTable {
         ReportTable(caption: caption, columns: [
             .init("metric"), .init("unit"), .init("count", numeric: true), .init("mean", numeric: true), .init("sd", numeric: true),
             .init("min", numeric: true), .init("p05", numeric: true), .init("p50", numeric: true), .init("p95", numeric: true),
             .init("max", numeric: true),
         ], rows: metrics.map { m in
             let r = p.metrics[m.name] ?? RunningStatistics()
-            let display = MetricDisplay.of(r)
+            let display = MetricDisplay.of(r, m)
             func cell(_ x: Double?) -> ReportTable.Cell {
                 guard let x else { return .empty }
                 return display == .count ? .integer(Int(x.rounded())) : .number(x, decimals: decimals(for: x))
@@ -344,8 +344,8 @@ public enum StudyReport {
     }
 
     /// Per metric and point: p05/p50/p95, or for a 0/1 metric its mean with a 95 % binomial interval.
-    static func spread(_ r: RunningStatistics, x: Double) -> SpreadPoint {
-        if MetricDisplay.of(r) == .probability, let m = r.mean {
+    static func spread(_ r: RunningStatistics, _ spec: MetricSpec, x: Double) -> SpreadPoint {
+        if MetricDisplay.of(r, spec) == .probability, let m = r.mean {
             let half = 1.96 * (m * (1 - m) / Double(max(r.count, 1))).squareRoot()
             return SpreadPoint(x: x, p05: max(0, m - half), p50: m, p95: min(1, m + half))
         }
@@ -362,9 +362,9 @@ public enum StudyReport {
                 for m in metrics {
                     let pts = zip(x.values, s.points).compactMap { xv, p -> SpreadPoint? in
                         guard let r = p.metrics[m.name], r.count > 0 else { return nil }
-                        return spread(r, x: xv)
+                        return spread(r, m, x: xv)
                     }
-                    let probability = s.points.compactMap { $0.metrics[m.name] }.allSatisfy { $0.count == 0 || MetricDisplay.of($0) == .probability }
+                    let probability = s.points.compactMap { $0.metrics[m.name] }.allSatisfy { $0.count == 0 || MetricDisplay.of($0, m) == .probability }
                     page.addFigure(svg: SpreadLineFigure(title: "\(m.name) against \(s.sweepPaths[0])", series: [SpreadSeries(name: m.name, points: pts)],
                                                          xLabel: x.label, yLabel: probability ? "P(\(m.name) = 1)" : "\(m.name) (\(m.unit))",
                                                          discrete: pts.count <= 3, rangeLabel: probability ? "95 % interval" : "p05–p95").svg(),
@@ -382,7 +382,7 @@ public enum StudyReport {
                     for (labels, p) in zip(s.pointLabels, s.points) {
                         guard let i = xLabels.firstIndex(of: labels[0]), let j = yLabels.firstIndex(of: labels[1]),
                               let r = p.metrics[m.name], let mean = r.mean else { continue }
-                        probability = probability && MetricDisplay.of(r) == .probability
+                        probability = probability && MetricDisplay.of(r, m) == .probability
                         grid[j][i] = mean
                         lo = min(lo, mean); hi = max(hi, mean)
                     }
@@ -401,7 +401,7 @@ public enum StudyReport {
         }
         // The table always: categorical sweeps (plans, bands) are read here.
         page.addTable(ReportTable(caption: "Per sweep point", columns: s.sweepPaths.map { ReportTable.Column($0) } + metrics.flatMap { m -> [ReportTable.Column] in
-            if s.points.allSatisfy({ $0.metrics[m.name].map { $0.count == 0 || MetricDisplay.of($0) == .probability } ?? true }) {
+            if s.points.allSatisfy({ $0.metrics[m.name].map { $0.count == 0 || MetricDisplay.of($0, m) == .probability } ?? true }) {
                 return [ReportTable.Column("P(\(m.name))", numeric: true)]
             }
             return [ReportTable.Column("\(m.name) p50", unit: m.unit, numeric: true), ReportTable.Column("\(m.name) p95", unit: m.unit, numeric: true)]
@@ -410,10 +410,10 @@ public enum StudyReport {
             let restarted = Double(p.outcomes["completed_after_restart"] ?? 0) / total
             let aborted = Double(p.outcomes.filter { !$0.key.hasPrefix("completed") }.values.reduce(0, +)) / total
             return labels.map { ReportTable.Cell.text($0) } + metrics.flatMap { m -> [ReportTable.Cell] in
-                let probabilityColumn = s.points.allSatisfy({ $0.metrics[m.name].map { $0.count == 0 || MetricDisplay.of($0) == .probability } ?? true })
+                let probabilityColumn = s.points.allSatisfy({ $0.metrics[m.name].map { $0.count == 0 || MetricDisplay.of($0, m) == .probability } ?? true })
                 guard let r = p.metrics[m.name], r.count > 0 else { return probabilityColumn ? [.empty] : [.empty, .empty] }
                 if probabilityColumn { return [.number(r.mean ?? 0, decimals: 3)] }
-                let count = MetricDisplay.of(r) == .count
+                let count = MetricDisplay.of(r, m) == .count
                 func cell(_ x: Double) -> ReportTable.Cell { count ? .integer(Int(x.rounded())) : .number(x, decimals: decimals(for: x)) }
                 return [cell(r.quantile(0.5) ?? 0), cell(r.quantile(0.95) ?? 0)]
             } + [.number(restarted, decimals: 3), .number(aborted, decimals: 3)]

@@ -48,6 +48,6 @@ import Testing
         let dome = try #require(tree.roots.first { $0.name == "move dome" })
         #expect(dome.shareOfParent < dome.meanSeconds * Double(dome.trials) / (d.mean! * Double(d.count)))
         // The warm-up (900 s of a ~1000 s trial) is the dominant leaf.
-        #expect(tree.dominantLeaf?.name == "warm up")
+        #expect(tree.dominant?.node.name == "warm up")
     }
 }

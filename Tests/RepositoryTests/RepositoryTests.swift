@@ -36,8 +36,8 @@ import Testing
         return (p.terminationStatus, String(decoding: o, as: UTF8.self), String(decoding: e, as: UTF8.self))
     }
 
-    /// Paths into the development machine's shared folder (`../shared/…`, `/work/shared`, `shared/…`) do not
-    /// exist in a user's clone. The pattern is assembled so this file does not match itself.
+    /// Paths into the development machine's folder beside the repository (its name is assembled below, so
+    /// this file does not match itself) do not exist in a user's clone.
     @Test func noTrackedFilePointsOutsideTheRepository() throws {
         let word = "sha" + "red"
         let patterns = ["../" + word, "/work/" + word, word + "/"]

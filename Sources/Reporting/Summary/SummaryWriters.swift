@@ -84,7 +84,7 @@ public enum SummaryMarkdown {
             for k in p.outcomes.keys.sorted() {
                 out += "| \(k) | \(p.outcomes[k]!) | \(String(format: "%.4f", Double(p.outcomes[k]!) / Double(max(total, 1)))) |\n"
             }
-            out += "\n" + StudyReport.metricTable(s.metrics, p, caption: "").markdown()
+            out += "\n" + StudyReport.metricTable(s.metrics, p, caption: nil).markdown()
             out += StepTreeReport.markdown(p)
         }
         return out
@@ -94,7 +94,7 @@ public enum SummaryMarkdown {
     static func largeSweep(_ s: StudyState) -> String {
         let metrics = s.metrics.filter { m in s.points.contains { ($0.metrics[m.name]?.count ?? 0) > 0 } }
         var out = "\n\(s.points.count) sweep points: one row each with every metric's median (P(…) for a 0/1 metric) and the outcome shares; quantiles, means and step trees per point are in summary.json.\n\n"
-        let probability = metrics.map { m in s.points.allSatisfy { $0.metrics[m.name].map { $0.count == 0 || MetricDisplay.of($0) == .probability } ?? true } }
+        let probability = metrics.map { m in s.points.allSatisfy { $0.metrics[m.name].map { $0.count == 0 || MetricDisplay.of($0, m) == .probability } ?? true } }
         out += "| " + (s.sweepPaths + zip(metrics, probability).map { $1 ? "P(\($0.name))" : "\($0.name) p50 (\($0.unit))" } + ["restarted", "aborted"]).joined(separator: " | ") + " |\n"
         out += "|" + String(repeating: "---|", count: s.sweepPaths.count) + String(repeating: "---:|", count: metrics.count + 2) + "\n"
         for (labels, p) in zip(s.pointLabels, s.points) {
@@ -104,7 +104,7 @@ public enum SummaryMarkdown {
                 guard let r = p.metrics[m.name], r.count > 0 else { cells.append("–"); continue }
                 if prob { cells.append(String(format: "%.3f", r.mean ?? 0)); continue }
                 let v = r.quantile(0.5) ?? 0
-                cells.append(MetricDisplay.of(r) == .count ? String(Int(v.rounded())) : String(format: "%.4g", v))
+                cells.append(MetricDisplay.of(r, m) == .count ? String(Int(v.rounded())) : String(format: "%.4g", v))
             }
             cells.append(String(format: "%.3f", Double(p.outcomes["completed_after_restart"] ?? 0) / total))
             cells.append(String(format: "%.3f", Double(p.outcomes.filter { !$0.key.hasPrefix("completed") }.values.reduce(0, +)) / total))
