@@ -340,7 +340,9 @@ public enum StudyReport {
         if path == "epoch" { return "epoch: the date of the night (evening date; UTC)" }
         guard let schema = ProcedureRegistry.lookup(s.procedure)?.schema,
               let spec = schema.keyedSpecs.first(where: { $0.path == path })?.spec, !spec.doc.isEmpty else { return nil }
-        return "\(path): \(spec.doc)"
+        var doc = spec.doc
+        while doc.hasSuffix(".") { doc.removeLast() }
+        return "\(path): \(doc)"
     }
 
     /// Per metric and point: p05/p50/p95, or for a 0/1 metric its mean with a 95 % binomial interval.
@@ -355,10 +357,14 @@ public enum StudyReport {
     static func addSweep(_ page: inout HTMLReportPage, _ s: StudyState) {
         page.addSection("Sweep: \(s.sweepPaths.joined(separator: " × ")), per point")
         let meanings = s.sweepPaths.compactMap { axisMeaning(s, $0) }
-        if !meanings.isEmpty { page.addParagraph("Swept: " + meanings.joined(separator: "; ")) }
+        if !meanings.isEmpty { page.addParagraph("Swept: " + meanings.joined(separator: "; ") + ".") }
         let metrics = s.metrics.filter { m in s.points.contains { ($0.metrics[m.name]?.count ?? 0) > 0 } }
         if s.sweepPaths.count == 1 {
-            if let x = axis(s.pointLabels.map { $0[0] }, path: s.sweepPaths[0]) {
+            // A categorical axis (plans, bands) is drawn with one slot per value, in sweep order.
+            let categorical = axis(s.pointLabels.map { $0[0] }, path: s.sweepPaths[0]) == nil && s.points.count <= 24
+            let x = axis(s.pointLabels.map { $0[0] }, path: s.sweepPaths[0])
+                ?? (categorical ? (values: s.points.indices.map { Double($0 + 1) }, label: s.sweepPaths[0], isDate: false) : nil)
+            if let x {
                 for m in metrics {
                     let pts = zip(x.values, s.points).compactMap { xv, p -> SpreadPoint? in
                         guard let r = p.metrics[m.name], r.count > 0 else { return nil }
@@ -367,7 +373,8 @@ public enum StudyReport {
                     let probability = s.points.compactMap { $0.metrics[m.name] }.allSatisfy { $0.count == 0 || MetricDisplay.of($0, m) == .probability }
                     page.addFigure(svg: SpreadLineFigure(title: "\(m.name) against \(s.sweepPaths[0])", series: [SpreadSeries(name: m.name, points: pts)],
                                                          xLabel: x.label, yLabel: probability ? "P(\(m.name) = 1)" : "\(m.name) (\(m.unit))",
-                                                         discrete: pts.count <= 3, rangeLabel: probability ? "95 % interval" : "p05–p95").svg(),
+                                                         discrete: pts.count <= 3, rangeLabel: probability ? "95 % interval" : "p05–p95",
+                                                         categories: categorical ? s.pointLabels.map { $0[0] } : []).svg(),
                                    caption: (probability ? "Probability (mean of the 0/1 metric) with its 95 % binomial interval" : "Median with the p05–p95 range")
                                     + " at each sweep point; every point uses the same trial seeds.")
                 }
@@ -375,7 +382,8 @@ public enum StudyReport {
         } else if s.sweepPaths.count == 2 {
             let xLabels = unique(s.pointLabels.map { $0[0] }), yLabels = unique(s.pointLabels.map { $0[1] })
             if let xAxis = axis(xLabels, path: s.sweepPaths[0]), let yAxis = axis(yLabels, path: s.sweepPaths[1]) {
-                for m in metrics where m.name != "duration_s" || metrics.count == 1 {
+                // The wait before a twilight window is set by the calendar, not by the plan: table only.
+                for m in metrics where (m.name != "duration_s" || metrics.count == 1) && m.name != ProcedureSchema.startWaitMetric.name {
                     var grid = Array(repeating: Array(repeating: Double.nan, count: xLabels.count), count: yLabels.count)
                     var lo = Double.infinity, hi = -Double.infinity
                     var probability = true

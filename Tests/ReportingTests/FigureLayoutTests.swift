@@ -1,4 +1,6 @@
 import Foundation
+import Experiments
+import Procedures
 import Testing
 @testable import Reporting
 
@@ -110,6 +112,18 @@ enum TextExtents {
         #expect(TextExtents.problems(map.svg()) == [])
     }
 
+    /// A categorical sweep (two plans) gets one slot per plan, labelled with its name, drawn as error bars.
+    @Test func categoricalSweepIsDrawnPerPlan() {
+        let fig = SpreadLineFigure(title: "duration_s against parameters.plan", series: [SpreadSeries(name: "duration_s", points: [
+            SpreadPoint(x: 1, p05: 2782, p50: 2805, p95: 2833), SpreadPoint(x: 2, p05: 2760, p50: 2777, p95: 2808)])],
+                                   xLabel: "parameters.plan", yLabel: "duration_s (s)", categories: ["document-order", "parallel-cfo-setup"])
+        let svg = fig.svg()
+        #expect(TextExtents.problems(svg) == [])
+        let doc = XMLCollector.parse(svg)
+        #expect(doc.xTicks().map(\.label) == ["document-order", "parallel-cfo-setup"])
+        #expect(doc.elements("line", cssClass: "error-bar").count == 2)
+    }
+
     /// The checker itself: a label past the right edge and two labels on one spot are both found.
     @Test func checkerFindsClippedAndOverlappingText() {
         let svg = """
@@ -119,5 +133,24 @@ enum TextExtents {
         let p = TextExtents.problems(svg)
         #expect(p.contains { $0.hasPrefix("clipped: 'a long label here'") })
         #expect(p.contains { $0.hasPrefix("overlap: 'first'") })
+    }
+}
+
+@Suite struct MetricDisplayTests {
+    static func stats(_ xs: [Double]) -> RunningStatistics {
+        var r = RunningStatistics()
+        for x in xs { r.add(x) }
+        return r
+    }
+
+    /// A documented 0/1 indicator is a probability; a count that happened to be 0 or 1 stays a count; whole
+    /// numbers read as counts (a p50 of 30 frames, not 29.99); anything else is continuous.
+    @Test func indicatorsCountsAndQuantities() {
+        let feasible = MetricSpec("feasible", unit: "1", doc: "1 when every level got its frames in range, else 0.")
+        let restarts = MetricSpec("restarts", unit: "1", doc: "Restarts of the procedure.")
+        #expect(MetricDisplay.of(Self.stats([0, 1, 1, 0, 1]), feasible) == .probability)
+        #expect(MetricDisplay.of(Self.stats([0, 1, 0, 0]), restarts) == .count)
+        #expect(MetricDisplay.of(Self.stats([28, 30, 30, 29]), restarts) == .count)
+        #expect(MetricDisplay.of(Self.stats([28.5, 30, 30, 29]), restarts) == .continuous)
     }
 }

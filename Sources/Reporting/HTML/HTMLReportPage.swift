@@ -51,7 +51,7 @@ public struct HTMLReportPage: Sendable {
     h2 { font-size: 1.25em; border-bottom: 1px solid #ccc; padding-bottom: 0.2em; margin-top: 1.6em; }
     p.summary { font-size: 1.05em; background: #f4f7fb; border-left: 4px solid #0072B2; padding: 0.6em 0.9em; }
     nav ol { columns: 2; font-size: 0.95em; }
-    table { border-collapse: collapse; margin: 0.8em 0; font-size: 0.92em; }
+    table { border-collapse: collapse; margin: 0.8em 0; font-size: 0.92em; display: block; max-width: 100%; overflow-x: auto; }
     caption { text-align: left; font-weight: bold; padding-bottom: 0.3em; }
     th, td { border-bottom: 1px solid #ddd; padding: 0.25em 0.7em; text-align: left; vertical-align: top; }
     th { background: #f0f0f0; }
@@ -66,7 +66,8 @@ public struct HTMLReportPage: Sendable {
     pre { background: #f6f6f6; padding: 0.6em; overflow-x: auto; }
     h3 { font-size: 1.08em; margin-top: 1.3em; }
     div.step-tree { font-size: 0.92em; margin: 0.6em 0; max-width: 1000px; }
-    div.step-tree details, div.step-tree div.leaf { margin-left: 1.4em; position: relative; }
+    div.step-tree details, div.step-tree div.leaf { margin-left: 1.4em; }
+    div.step-tree summary, div.step-tree div.leaf { position: relative; }
     div.step-tree > details, div.step-tree > div.leaf { margin-left: 0; }
     div.step-tree summary, div.step-tree div.leaf { padding: 0.12em 0.3em; border-bottom: 1px solid #eee; }
     div.step-tree div.leaf { padding-left: 1.3em; }

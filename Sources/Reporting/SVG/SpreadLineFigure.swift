@@ -37,10 +37,13 @@ public struct SpreadLineFigure: Sendable {
     public var discrete: Bool
     /// What the band or bars span, for the legend ("p05–p95", "95 % interval").
     public var rangeLabel: String
+    /// Names of a categorical axis (plans, bands): point x = k + 1 is drawn at category k, labelled so.
+    public var categories: [String]
 
     public init(title: String, series: [SpreadSeries], xLabel: String, yLabel: String, width: Double = 720,
-                height: Double = 380, discrete: Bool = false, rangeLabel: String = "p05–p95") {
-        self.discrete = discrete
+                height: Double = 380, discrete: Bool = false, rangeLabel: String = "p05–p95", categories: [String] = []) {
+        self.categories = categories
+        self.discrete = discrete || !categories.isEmpty
         self.rangeLabel = rangeLabel
         self.title = title
         self.series = series
@@ -59,12 +62,20 @@ public struct SpreadLineFigure: Sendable {
             xLow -= pad
             xHigh += pad
         }
+        if !categories.isEmpty { xLow = 0.5; xHigh = Double(categories.count) + 0.5 }
         let xTicks = Ticks.linear(min: xLow, max: xHigh, target: discrete ? 4 : 8)
         let yTicks = Ticks.linear(min: all.map { min($0.p05, $0.p50) }.min() ?? 0,
                                   max: all.map { max($0.p95, $0.p50) }.max() ?? 1, target: 6)
         let left = 24 + tickLabelWidth(yTicks.values.map(yTicks.label)) + 28
         let area = PlotArea(left: left, top: 58, width: width - left - 24, height: height - 58 - 50)
-        let x = AxisScale.linear(xTicks.low, xTicks.high, to: area.left, area.right)
+        let x = categories.isEmpty ? AxisScale.linear(xTicks.low, xTicks.high, to: area.left, area.right)
+            : AxisScale.linear(xLow, xHigh, to: area.left, area.right)
+        let xTickMarks = categories.isEmpty ? xTicks.values.map { (x.map($0), xTicks.label($0)) }
+            : categories.enumerated().map { (x.map(Double($0.offset + 1)), $0.element) }
+        func xName(_ v: Double) -> String {
+            let k = Int(v.rounded()) - 1
+            return categories.indices.contains(k) ? categories[k] : xTicks.label(v)
+        }
         let y = AxisScale.linear(yTicks.low, yTicks.high, to: area.bottom, area.top)
 
         let summary = (discrete ? "Median (point) and \(rangeLabel) (error bar) of" : "Median (line) and \(rangeLabel) (band) of")
@@ -72,7 +83,7 @@ public struct SpreadLineFigure: Sendable {
         var canvas = SVGCanvas(width: width, height: height, title: title, summary: summary)
         canvas.heading()
         canvas.yAxis(area, ticks: yTicks.values.map { (y.map($0), yTicks.label($0)) }, title: yLabel, titleOffset: left - 18)
-        canvas.xAxis(area, ticks: xTicks.values.map { (x.map($0), xTicks.label($0)) }, title: xLabel)
+        canvas.xAxis(area, ticks: xTickMarks, title: xLabel)
 
         for (i, s) in series.enumerated() {
             let colour = Palette.colour(i)
@@ -92,7 +103,7 @@ public struct SpreadLineFigure: Sendable {
             }
             for p in points {
                 canvas.circle(cx: x.map(p.x), cy: y.map(p.p50), r: 3.5, fill: colour, stroke: "#ffffff",
-                              tooltip: "\(s.name) at \(xTicks.label(p.x)): p50 \(FixedNumber.format(p.p50, decimals: 3)), "
+                              tooltip: "\(s.name) at \(xName(p.x)): p50 \(FixedNumber.format(p.p50, decimals: 3)), "
                                 + "p05 \(FixedNumber.format(p.p05, decimals: 3)), p95 \(FixedNumber.format(p.p95, decimals: 3))",
                               cssClass: "median-point")
             }
