@@ -186,7 +186,7 @@ struct SkyBackground: ParsableCommand {
             throw ValidationError("--camera '\(camera)' is unknown; allowed: \(SkyCamera.presets.keys.sorted().joined(separator: ", "))")
         }
         guard let b = Parse.band(band) else {
-            throw ValidationError("--band '\(band)' is unknown; allowed: \(Band.allCases.map(\.rawValue).joined(separator: ", "))")
+            throw ValidationError("--band '\(band)' is unknown; allowed: \(Band.allCases.map(\.rawValue).joined(separator: ", ")) (L' and M' for Lp and Mp; LATISS filter names such as SDSSr_65mm)")
         }
         if !cam.bands.contains(b) {
             throw ValidationError("--band '\(band)' is not available on \(camera); allowed: \(cam.bands.map(\.rawValue).joined(separator: ", "))")
