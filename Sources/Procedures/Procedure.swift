@@ -252,12 +252,18 @@ public struct TrialResult: Sendable {
     /// Filled only when `TrialContext.keepsDetail`.
     public var frames: [Frame]
     public var series: [TrialSeries]
+    /// For a procedure whose schema `waitsForStart`: the simulated time (seconds since the epoch) from
+    /// which it could do its work (the twilight window's start). The runner measures `duration_s` from
+    /// here and reports the time before it as `wait_before_start_s`; nil means the epoch.
+    public var startSeconds: Double?
 
-    public init(outcome: Outcome, metrics: [String: Double] = [:], frames: [Frame] = [], series: [TrialSeries] = []) {
+    public init(outcome: Outcome, metrics: [String: Double] = [:], frames: [Frame] = [], series: [TrialSeries] = [],
+                startSeconds: Double? = nil) {
         self.outcome = outcome
         self.metrics = metrics
         self.frames = frames
         self.series = series
+        self.startSeconds = startSeconds
     }
 }
 

@@ -84,7 +84,8 @@ public struct TwilightFlats: Procedure {
             MetricSpec("fill_fraction_max", unit: "1", doc: "Highest fill fraction reachable during the frames: the maximum exposure on the brightest sky, at most 1."),
             MetricSpec("flux_range_ratio", unit: "1", doc: "Brightest over faintest sky rate among the frames: the range of fluxes the series samples."),
             MetricSpec("thermal_fraction", unit: "1", doc: "Mean share of the telescope's and the sky's thermal emission in the frames' flux."),
-        ]
+        ],
+        waitsForStart: true
     )
 
     let instrumentPreset: String
