@@ -230,3 +230,45 @@ let fittedKeys = [LATISSTimingKeys.imageOverhead, LATISSTimingKeys.imageOverhead
     }
 }
 
+
+@Suite struct CalibratedScenarioTests {
+    let values: [(key: String, seconds: Double)] = [(LATISSTimingKeys.imageOverhead, 2.661623), (LATISSTimingKeys.ingestionWait, 15.25)]
+
+    @Test func fittedValuesReplaceTheScenariosAndTheRestIsKept() throws {
+        let base = """
+        # my study
+        name: weekly
+        procedure: latiss-weekly
+        instrument:
+            preset: auxtel
+            timing.image_overhead: 3 s   # a guess
+        parameters:
+          sequence: weekly
+        """
+        let text = try CalibratedScenario.text(base: base, file: "w.yaml", values: values, note: "fitted")
+        let s = try ScenarioLoader.parse(text, file: "w.yaml")
+        #expect(s.name == "weekly-calibrated")
+        let t = LATISSTimingKeys.timing(s.configuration.instrument)
+        #expect(t.imageOverhead.meanSeconds == 2.66162)
+        #expect(t.ingestionWait.meanSeconds == 15.25)
+        // Not fitted: the documented default.
+        #expect(t.readoutSeconds == LATISSControlTiming.latiss.readoutSeconds)
+        #expect(text.contains("# my study") && !text.contains("a guess"))
+        #expect(s.configuration.parameters.string("sequence") == "weekly")
+    }
+
+    @Test func aScenarioWithoutInstrumentGetsOne() throws {
+        let text = try CalibratedScenario.text(base: "name: w\nprocedure: latiss-weekly\n", file: "w.yaml", values: values, note: "fitted")
+        let s = try ScenarioLoader.parse(text, file: "w.yaml")
+        #expect(LATISSTimingKeys.timing(s.configuration.instrument).ingestionWait.meanSeconds == 15.25)
+    }
+
+    /// The file is read back before it is written: what `obsim run` will see is the fitted value, also when
+    /// the scenario set the key in a nested mapping.
+    @Test func theFittedValueIsWhatTheLoaderReads() throws {
+        let base = "name: w\nprocedure: latiss-weekly\ninstrument:\n  timing:\n    image_overhead: 3 s\n"
+        let text = try CalibratedScenario.text(base: base, file: "w.yaml", values: values, note: "fitted")
+        let s = try ScenarioLoader.parse(text, file: "w.yaml")
+        #expect(LATISSTimingKeys.timing(s.configuration.instrument).imageOverhead.meanSeconds == 2.66162)
+    }
+}

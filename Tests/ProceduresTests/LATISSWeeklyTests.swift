@@ -48,8 +48,9 @@ private let nominal: [String: ParameterValue] = ["lamp_ignition_failure": .numbe
         #expect(abs(try duration("power_off_atcalsys") - 900) < 60)
         #expect(abs(try duration("BLOCK-309 setup_latiss_calibrations") - 900) < 120)
         #expect(abs(try duration("BLOCK-310 shutdown_latiss_calibrations") - 900) < 60)
-        // The PTC: 1132.5 s of open shutter + 60 readouts of 2 s (REFERENCES §3: ≈ 1252 s) + wheel moves.
-        #expect(abs(try duration("take_image_latiss weekly_PTC") - 1252.5) < 15)
+        // The PTC: 1132.5 s of open shutter + 60 readouts of 2 s (REFERENCES §3: ≈ 1252 s) + 60 take_imgtype
+        // overheads (Gamma, mean 2 s, sd 0.5 s: 120 s ± 3.9 s) + wheel moves (under 15 s): 15 s + 4σ.
+        #expect(abs(try duration("take_image_latiss weekly_PTC") - (1252.5 + 120)) < 15 + 4 * 0.5 * 60.0.squareRoot())
     }
 
     @Test func stepsRunInTheDocumentsOrder() throws {
@@ -66,11 +67,45 @@ private let nominal: [String: ParameterValue] = ["lamp_ignition_failure": .numbe
         // SDSSy_65mm sits in the grating wheel with an empty filter, as the document configures it.
         #expect(steps.contains { $0.name == "LATISS grating wheel to SDSSy_65mm" })
         // SDSSr_65mm: 21 biases (20 + 1 discard) of 2 s readout; 23 darks of the default list
-        // (5×5 + 2×15 + 16×30 s = 535 s, + 23 readouts).
+        // (5×5 + 2×15 + 16×30 s = 535 s, + 23 readouts); each image adds a take_imgtype overhead (Gamma,
+        // mean 2 s, sd 0.5 s) and each type ends with the wait for the OODS: within 4σ of n·2 s ± 0.5·√n s.
         let biases = try #require(steps.first { $0.name == "take_imgtype BIAS" })
         let darks = try #require(steps.first { $0.name == "take_imgtype DARK" })
-        #expect(abs(biases.duration - 21 * 2) < 1e-9)
-        #expect(abs(darks.duration - (535 + 23 * 2)) < 1e-9)
+        let waits = steps.filter { $0.name == "wait image_in_oods" }
+        #expect(waits.count >= 2 && waits[0].end == biases.end && waits[1].end == darks.end)
+        #expect(abs(biases.duration - waits[0].duration - 21 * 2 - 21 * 2) < 4 * 0.5 * 21.0.squareRoot())
+        #expect(abs(darks.duration - waits[1].duration - (535 + 23 * 2) - 23 * 2) < 4 * 0.5 * 23.0.squareRoot())
+    }
+
+    /// base_make_calibrations.py: cp_verify in the background is waited for once, at the script's end, at
+    /// most background_task_timeout 30 s × 4 jobs (BIAS, DARK, FLAT, gain); the mid-2024 script blocked on
+    /// each job after its image type. The OODS wait after each type stops at oods_timeout 120 s.
+    @Test func verificationAndIngestionWaitsFollowTheScript() throws {
+        let slowJobs: [String: ParameterValue] = ["timing.verification_job": .number(400), "timing.verification_job_sd": .number(100),
+                                                  "timing.oods_wait": .number(110), "timing.oods_wait_sd": .number(40)]
+        let (background, steps) = try runLATISS(parameters: ["nights_since_home": .integer(0)], instrument: slowJobs,
+                                                faults: nominal, fidelity: .timing)
+        #expect(background.outcome == .completed)
+        let waits = steps.filter { $0.name == "wait_for_background_tasks" }
+        #expect(waits.count == 5)
+        // 400 ± 100 s jobs: the FLAT and gain jobs, started at the end of the flats, outlast the 120 s limit.
+        #expect(waits.allSatisfy { abs($0.duration - 120) < 1e-9 })
+        #expect(!steps.contains { $0.name.hasPrefix("cp_verify") })
+        let ingestion = steps.filter { $0.name == "wait image_in_oods" }.map(\.duration)
+        #expect(ingestion.count == 15 && ingestion.allSatisfy { $0 <= 120 } && ingestion.contains(120))
+
+        var blockingInstrument = slowJobs
+        blockingInstrument["timing.background_verification"] = .bool(false)
+        let (blocking, blockingSteps) = try runLATISS(parameters: ["nights_since_home": .integer(0)], instrument: blockingInstrument,
+                                                      faults: nominal, fidelity: .timing)
+        #expect(blocking.outcome == .completed)
+        let jobs = blockingSteps.filter { $0.name.hasPrefix("cp_verify") }
+        #expect(jobs.map(\.name) == Array(repeating: ["cp_verify BIAS", "cp_verify DARK", "cp_verify FLAT", "cp_verify GAIN"], count: 5).flatMap { $0 })
+        #expect(!blockingSteps.contains { $0.name == "wait_for_background_tasks" })
+        // Same streams (common random numbers): blocking costs the jobs' sum less the background's waits.
+        func total(_ s: [StepRecord]) throws -> Double { try #require(s.first { $0.name == "BLOCK-295 latiss_weekly_calibrations" }).duration }
+        let extra = jobs.map(\.duration).reduce(0, +) - waits.map(\.duration).reduce(0, +)
+        #expect(abs(try total(blockingSteps) - total(steps) - extra) < 1e-6)
     }
 
     @Test func alignedSixSecondSDSSrFlatIsJustUnder30000() throws {

@@ -56,7 +56,8 @@ public struct DurationDistribution: Sendable, Equatable {
 ///   (30 s) × the number of tasks, then cancels them and ends; before that version the script blocked on
 ///   each job after its image type. `backgroundVerification` chooses; the job duration is `verificationJob` [U].
 public struct LATISSControlTiming: Sendable, Equatable {
-    public var readoutSeconds: Double
+    /// Exposure + readout on the camera (the one readout of the model, also what twilight flats use).
+    public var camera: LATISSCameraTiming
     public var imageOverhead: DurationDistribution
     public var ingestionWait: DurationDistribution
     public var oodsTimeoutSeconds: Double
@@ -64,10 +65,15 @@ public struct LATISSControlTiming: Sendable, Equatable {
     public var verificationJob: DurationDistribution
     public var backgroundTaskTimeoutSeconds: Double
 
-    public init(readoutSeconds: Double, imageOverhead: DurationDistribution, ingestionWait: DurationDistribution,
+    public var readoutSeconds: Double {
+        get { camera.readoutSeconds }
+        set { camera.readoutSeconds = newValue }
+    }
+
+    public init(camera: LATISSCameraTiming, imageOverhead: DurationDistribution, ingestionWait: DurationDistribution,
                 oodsTimeoutSeconds: Double, backgroundVerification: Bool, verificationJob: DurationDistribution,
                 backgroundTaskTimeoutSeconds: Double) {
-        self.readoutSeconds = readoutSeconds
+        self.camera = camera
         self.imageOverhead = imageOverhead
         self.ingestionWait = ingestionWait
         self.oodsTimeoutSeconds = oodsTimeoutSeconds
@@ -81,7 +87,7 @@ public struct LATISSControlTiming: Sendable, Equatable {
     /// (`ranges`): per-image overhead mean 2.0 s (the scripts' shutter estimate) sd 0.5 s; ingestion wait
     /// mean 8 s sd 4 s; verification job mean 90 s sd 30 s.
     public static let latiss = LATISSControlTiming(
-        readoutSeconds: 2.0,
+        camera: LATISSCameraTiming(),
         imageOverhead: DurationDistribution(meanSeconds: 2.0, sdSeconds: 0.5),
         ingestionWait: DurationDistribution(meanSeconds: 8, sdSeconds: 4),
         oodsTimeoutSeconds: 120, backgroundVerification: true,
@@ -90,7 +96,7 @@ public struct LATISSControlTiming: Sendable, Equatable {
 
     /// One image on the camera: exposure + readout + this call's overhead.
     public func imageSeconds(exposureSeconds: Double, stream: RandomStream) -> Double {
-        exposureSeconds + readoutSeconds + imageOverhead.sample(stream)
+        camera.frameSeconds(exposureSeconds: exposureSeconds) + imageOverhead.sample(stream)
     }
 
     /// The wait for the OODS after the last image of a type (capped at the script's timeout).

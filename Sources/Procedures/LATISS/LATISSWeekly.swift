@@ -55,7 +55,7 @@ public struct LATISSWeekly: Procedure {
                           doc: "Encoder drift k, degrees per √degree travelled (Dome.Parameters.atDome, [U])."),
             ParameterSpec("dome.initial_encoder_error", .quantity(.angle), .optional, min: -180, max: 180,
                           doc: "Start with this encoder error instead of drawing it from the nights since homing."),
-        ],
+        ] + LATISSTimingKeys.specs,
         faults: [
             .faultProbability("lamp_ignition_failure", default: ATWhiteLight.Parameters.auxTel.ignitionFailureProbability,
                               doc: "Per ignition attempt (ATWhiteLight.Parameters.auxTel, [U])."),
@@ -93,6 +93,7 @@ public struct LATISSWeekly: Procedure {
         public var roiSize: Int
         public var auxTel: AuxTel.Parameters
         public var initialEncoderErrorDegrees: Double?
+        public var controlTiming: LATISSControlTiming = .latiss
     }
 
     public let settings: Settings
@@ -113,6 +114,8 @@ public struct LATISSWeekly: Procedure {
         auxTel.whiteLight.ignitionFailureProbability = c.faults.double("lamp_ignition_failure")
         auxTel.whiteLight.shutterStuckProbability = c.faults.double("shutter_stuck")
         auxTel.wheel.jamProbabilityPerMove = c.faults.double("wheel_jam")
+        let controlTiming = LATISSTimingKeys.timing(c.instrument)
+        auxTel.camera = controlTiming.camera
         settings = Settings(
             ptcOnly: p.string("sequence") == "ptc",
             sets: LATISSWeeklyDocument.calibrationSets(nFlat: p.int("n_flat"), defaultNBias: p.int("default_n_bias"),
@@ -124,7 +127,8 @@ public struct LATISSWeekly: Procedure {
             nightsSinceHome: p.int("nights_since_home"), nightlyDomeTravelDegrees: p.double("nightly_dome_travel"),
             weeks: p.int("weeks"), nightsBetween: p.int("nights_between"), preventiveHome: p.bool("preventive_home"),
             roiSize: c.instrument.int("detector.roi_size"), auxTel: auxTel,
-            initialEncoderErrorDegrees: c.instrument.optionalDouble("dome.initial_encoder_error"))
+            initialEncoderErrorDegrees: c.instrument.optionalDouble("dome.initial_encoder_error"),
+            controlTiming: controlTiming)
     }
 
     public init(settings: Settings) { self.settings = settings }

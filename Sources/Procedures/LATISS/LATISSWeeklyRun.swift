@@ -14,6 +14,9 @@ final class LATISSWeeklyRun {
     let screen = ATFlatScreen()
     let detector: DetectorSimulator
     let detectorStream: RandomStream
+    let overheadStream: RandomStream
+    let ingestionStream: RandomStream
+    let verificationStream: RandomStream
     /// nil at `timing` fidelity: no image is simulated except the flats the misalignment check reads.
     let fidelity: Fidelity?
     let keepsPixels: Bool
@@ -42,6 +45,9 @@ final class LATISSWeeklyRun {
         detector = DetectorSimulator(model: model)
         amplifierCount = model.amplifiers.count
         detectorStream = context.simulation.stream("LATISS.detector")
+        overheadStream = context.simulation.stream("LATISS.overhead")
+        ingestionStream = context.simulation.stream("OODS.ingestion")
+        verificationStream = context.simulation.stream("OCPS.verification")
         switch context.fidelity {
         case .timing: fidelity = nil
         case .roiStatistics: fidelity = .roiStatistics
@@ -187,20 +193,25 @@ final class LATISSWeeklyRun {
         try await sim.step(set.stepName, lane: "LATISS") { () async throws -> Bool in
             try await setInstrument(filter: set.filter, grating: set.grating)
             var pixels = keepsPixels ? LATISSSetPixels(amplifiers: amplifierCount) : nil
+            var verification = VerificationJobs()
             try await sim.step("take_imgtype BIAS", lane: "LATISS") {
                 for k in 0..<set.biasCount {
                     guard let r = try await takeImage(.bias, seconds: 0, set.filter, set.grating) else { continue }
                     checkBiasOrDark(r)
                     if k >= set.nDiscard { pixels?.add(bias: r) }
                 }
+                try await waitForIngestion()
             }
+            try await verify("BIAS", &verification)
             try await sim.step("take_imgtype DARK", lane: "LATISS") {
                 for (k, t) in set.expTimesDark.enumerated() {
                     guard let r = try await takeImage(.dark, seconds: t, set.filter, set.grating) else { continue }
                     checkBiasOrDark(r)
                     if k >= set.nDiscard { pixels?.add(dark: r) }
                 }
+                try await waitForIngestion()
             }
+            try await verify("DARK", &verification)
             let checksAlignment = set.filter == LATISSWeeklyDocument.misalignmentCheckFilter && set.grating == ATFlatScreen.emptyName
             var levels: [Double] = []
             let misaligned = try await sim.step("take_imgtype FLAT", lane: "LATISS") { () async throws -> Bool in
@@ -219,9 +230,13 @@ final class LATISSWeeklyRun {
                     if level > s.flatLimitADU { record("report ISR problem", level) }
                     if k >= set.nDiscard { pixels?.add(flat: r) }
                 }
+                try await waitForIngestion()
                 return false
             }
             if misaligned { return true }
+            try await verify("FLAT", &verification)
+            try await verify("GAIN", &verification)
+            try await waitForBackgroundTasks(verification)
             if checksAlignment && !levels.isEmpty { sdssr6sLevels = levels }
             if set.name == LATISSWeeklyDocument.misalignmentCheckFilter, let p = pixels {
                 masterFlatError = try p.masterFlatErrorPercent(detector: detector)
@@ -231,6 +246,41 @@ final class LATISSWeeklyRun {
             }
             return false
         }
+    }
+
+    // MARK: Waits for data and pipelines (LATISSControlTiming)
+
+    /// make_latiss_calibrations after each image type: until the OODS has ingested every image, at most
+    /// oods_timeout (then it logs an error and goes on).
+    func waitForIngestion() async throws {
+        let seconds = s.controlTiming.ingestionWaitSeconds(stream: ingestionStream)
+        try await sim.step("wait image_in_oods", lane: "OODS") { try await sim.timeout(seconds) }
+    }
+
+    /// The OCPS jobs one make_latiss_calibrations run started: when each will be done.
+    struct VerificationJobs {
+        var endSeconds: [Double] = []
+    }
+
+    /// One cp_verify job (BIAS, DARK, FLAT, and the gain from flat pairs after the flats): in the background
+    /// it only starts; blocking (the mid-2024 script) the script waits for it.
+    func verify(_ type: String, _ jobs: inout VerificationJobs) async throws {
+        let seconds = s.controlTiming.verificationJob.sample(verificationStream)
+        if s.controlTiming.backgroundVerification {
+            jobs.endSeconds.append(sim.now + seconds)
+        } else {
+            try await sim.step("cp_verify \(type)", lane: "OCPS") { try await sim.timeout(seconds) }
+        }
+    }
+
+    /// wait_for_background_tasks: until every job is done, at most background_task_timeout × the number of
+    /// jobs; then the script cancels them and ends.
+    func waitForBackgroundTasks(_ jobs: VerificationJobs) async throws {
+        guard s.controlTiming.backgroundVerification, let last = jobs.endSeconds.max() else { return }
+        let limit = s.controlTiming.backgroundTaskTimeoutSeconds * Double(jobs.endSeconds.count)
+        let seconds = min(max(0, last - sim.now), limit)
+        guard seconds > 0 else { return }
+        try await sim.step("wait_for_background_tasks", lane: "OCPS") { try await sim.timeout(seconds) }
     }
 
     // MARK: The weekly PTC
@@ -340,13 +390,14 @@ final class LATISSWeeklyRun {
     }
 
     /// One image: exposure plus readout on the camera (LATISSCameraTiming: the LATISS shutter's travel is
-    /// inside the exposure), then the detector's frame at the trial's fidelity. Returns nil when nothing
-    /// is simulated (timing fidelity, unless `forceStatistics`).
+    /// inside the exposure) plus the take_imgtype call's overhead (LATISSControlTiming), then the detector's
+    /// frame at the trial's fidelity. Returns nil when nothing is simulated (timing fidelity, unless
+    /// `forceStatistics`).
     func takeImage(_ type: ImageType, seconds: Double, _ filter: String, _ grating: String, reason: String? = nil,
                    forceStatistics: Bool = false) async throws -> ExposureResult? {
         let start = sim.now
         let rate = type == .flat ? try photonRate(filter: filter, grating: grating) : 0
-        try await sim.timeout(auxTel.camera.frameSeconds(exposureSeconds: seconds))
+        try await sim.timeout(s.controlTiming.imageSeconds(exposureSeconds: seconds, stream: overheadStream))
         imageNumber += 1
         guard let f = fidelity ?? (forceStatistics ? .roiStatistics : nil) else { return nil }
         var request = ExposureRequest(ditSeconds: seconds, illumination: Illumination(photonsPerSecondPerPixel: rate),
