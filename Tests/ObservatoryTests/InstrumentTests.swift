@@ -61,6 +61,7 @@ import SimKernel
         var params = METIS.Parameters.standard
         params.blackbody.heaterFailureProbability = 0
         params.blackbody.setPointShortfallProbability = 0
+        params.blackbody.warmupSpread = 0
         for k in params.devices.indices { params.devices[k].timing.jamProbabilityPerMove = 0 }
         let metis = try METIS(sim, parameters: params)
         let out = MechanicsBox<[String: Double]>([:])

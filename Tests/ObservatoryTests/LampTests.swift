@@ -108,6 +108,18 @@ import SimKernel
         #expect(offTimes.allSatisfy { abs($0 - 900) < 1e-9 })
     }
 
+    /// The bulb's illumination factor is log-normal of mean 1 and relative sd `bulbFluxSpread` (2 %): over
+    /// 4000 bulbs the mean is within 3 standard errors (0.02/√4000) of 1 and the sd within 3 of its own
+    /// (≈ 0.02/√8000).
+    @Test func bulbsDifferByTheirDocumentedSpread() {
+        let n = 4000
+        let factors = (0..<n).map { ATWhiteLight(Simulation(seed: 41, trial: UInt64($0))).bulbFluxFactor }
+        let mean = factors.reduce(0, +) / Double(n)
+        let sd = (factors.map { ($0 - mean) * ($0 - mean) }.reduce(0, +) / Double(n - 1)).squareRoot()
+        #expect(abs(mean - 1) < 3 * 0.02 / Double(n).squareRoot())
+        #expect(abs(sd - 0.02) < 3 * 0.02 / Double(2 * n).squareRoot())
+    }
+
     @Test func lampRefusesReIgnitionDuringCooldownAndEarlyTurnOff() throws {
         var params = ATWhiteLight.Parameters.auxTel
         params.ignitionFailureProbability = 0

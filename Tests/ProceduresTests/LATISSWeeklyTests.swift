@@ -34,6 +34,9 @@ private func runLATISS(parameters: [String: ParameterValue] = [:], instrument: [
     return (try #require(box.result), sim.steps)
 }
 
+/// The nominal lamp: every bulb and warm-up gives the screen its calibrated illumination.
+private let nominalLamp: [String: ParameterValue] = ["lamp.bulb_flux_spread": .number(0), "lamp.warmup_flux_spread": .number(0)]
+
 /// No faults, a freshly homed dome: the document's nominal run.
 private let nominal: [String: ParameterValue] = ["lamp_ignition_failure": .number(0), "shutter_stuck": .number(0), "wheel_jam": .number(0)]
 
@@ -109,7 +112,7 @@ private let nominal: [String: ParameterValue] = ["lamp_ignition_failure": .numbe
     }
 
     @Test func alignedSixSecondSDSSrFlatIsJustUnder30000() throws {
-        let (result, _) = try runLATISS(parameters: ["nights_since_home": .integer(0)], faults: nominal)
+        let (result, _) = try runLATISS(parameters: ["nights_since_home": .integer(0)], instrument: nominalLamp, faults: nominal)
         let level = try #require(result.metrics["flat_sdssr_6s_adu"])
         // ATFlatScreen's calibration gives 29,784 ADU at the mean gain; the median over amplifiers and
         // flats moves it by the gain table's spread (29,110–30,720) at most.
@@ -137,6 +140,29 @@ private let nominal: [String: ParameterValue] = ["lamp_ignition_failure": .numbe
         #expect(try #require(result.metrics["contingency_time_s"]) > 900)
     }
 
+    /// The nominal 6 s SDSSr flat (29,756 ADU) sits 0.8 % under the operator's ~30,000 ADU limit, so a real
+    /// lamp variation trips it: the operator reports each such flat and goes on (seed 003), which costs no
+    /// time — with the same streams the trial's duration is the nominal lamp's to the last bit.
+    @Test func lampVariationTripsTheOperatorsLimitAtNoCostInTime() throws {
+        var reportingTrials = 0
+        for trial in 0..<6 {
+            let base: [String: ParameterValue] = ["detector.roi_size": .integer(8)]
+            let (steady, steadySteps) = try runLATISS(parameters: ["nights_since_home": .integer(0)],
+                                                      instrument: base.merging(nominalLamp) { a, _ in a }, faults: nominal,
+                                                      trial: UInt64(trial))
+            #expect(steady.metrics["flat_limit_reports"] == 0)
+            let (varying, varyingSteps) = try runLATISS(parameters: ["nights_since_home": .integer(0)],
+                                                        instrument: base.merging(["lamp.bulb_flux_spread": .number(0.05)]) { a, _ in a },
+                                                        faults: nominal, trial: UInt64(trial))
+            #expect(varying.outcome == .completed)
+            if (varying.metrics["flat_limit_reports"] ?? 0) > 0 { reportingTrials += 1 }
+            #expect(steadySteps.last?.end == varyingSteps.last?.end)
+        }
+        // A 5 % bulb spread puts P(level > 30,000) = P(z > 0.16) ≈ 0.44 per trial: 6 trials all without a
+        // report has probability 0.56⁶ ≈ 3 %.
+        #expect(reportingTrials > 0)
+    }
+
     @Test func misalignedFlatReadsUnder10000() throws {
         let (result, _) = try runLATISS(parameters: ["max_restarts": .integer(0)],
                                         instrument: ["dome.initial_encoder_error": .number(4)], faults: nominal)
@@ -153,8 +179,8 @@ private let nominal: [String: ParameterValue] = ["lamp_ignition_failure": .numbe
         var gains: [Double] = [], noises: [Double] = []
         for trial in 0..<4 {
             let (result, _) = try runLATISS(parameters: ["sequence": .string("ptc"), "nights_since_home": .integer(0)],
-                                            instrument: ["detector.roi_size": .integer(64)], faults: nominal,
-                                            fidelity: .roiPixels, trial: UInt64(trial))
+                                            instrument: ["detector.roi_size": .integer(64)].merging(nominalLamp) { a, _ in a },
+                                            faults: nominal, fidelity: .roiPixels, trial: UInt64(trial))
             gains.append(try #require(result.metrics["ptc_gain_error_pct"]))
             noises.append(try #require(result.metrics["ptc_noise_error_pct"]))
             // Saturation near 123,000 ADU at about 25 s: the last unsaturated pair is 24.16 s, just below

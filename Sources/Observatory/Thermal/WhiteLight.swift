@@ -56,6 +56,12 @@ public final class ATWhiteLight {
         public var shutterMoveSeconds: Double
         public var shutterStuckProbability: Double
         public var chillerTelemetrySeconds: Double
+        /// Relative sd of the screen illumination between bulbs (drawn once per lamp, stream "<name>.bulb")
+        /// and between warm-ups of one bulb (drawn at each ignition, stream "<name>.flux") [U]: the
+        /// document's operator limit (30,000 ADU on a 6 s SDSSr flat, 0.8 % above the nominal 29,756) is
+        /// tripped by any real variation, so the model must carry one.
+        public var bulbFluxSpread: Double = 0.02
+        public var warmupFluxSpread: Double = 0.005
 
         public init(transitionSeconds: Double, chillerLag: FirstOrderLag, chillerAmbientCelsius: Double,
                     chillerSetPointCelsius: Double, chillerRelativeTolerance: Double, maxLampOnDelaySeconds: Double,
@@ -125,6 +131,12 @@ public final class ATWhiteLight {
     private var chillerSince: Double
     /// Ignition attempts of the last lamp-on command (what the lamp's log reports).
     public private(set) var lastIgnitionAttempts = 0
+    /// This bulb's illumination relative to the nominal (log-normal, mean 1).
+    public let bulbFluxFactor: Double
+    /// This warm-up's illumination relative to the bulb's (log-normal, mean 1), drawn when the lamp lit.
+    public private(set) var warmupFluxFactor = 1.0
+    /// What the screen receives relative to the nominal lamp.
+    public var fluxFactor: Double { bulbFluxFactor * warmupFluxFactor }
     public let resource: Resource
     unowned let simulation: Simulation
 
@@ -139,6 +151,14 @@ public final class ATWhiteLight {
         chillerTargetCelsius = parameters.chillerAmbientCelsius
         chillerSince = simulation.now
         resource = Resource(simulation, name: name)
+        bulbFluxFactor = Self.unitLogNormal(parameters.bulbFluxSpread, simulation.stream("\(name).bulb"))
+    }
+
+    /// Log-normal of mean 1 and relative sd `spread` (1 when the spread is 0).
+    static func unitLogNormal(_ spread: Double, _ stream: RandomStream) -> Double {
+        guard spread > 0 else { return 1 }
+        let sigma2 = log1p(spread * spread)
+        return stream.lognormal(zeta: -sigma2 / 2, sigma: sigma2.squareRoot())
     }
 
     // MARK: State readings
@@ -259,6 +279,7 @@ public final class ATWhiteLight {
                     if !ignition.bernoulli(p.ignitionFailureProbability) {
                         try await sim.timeout(min(p.ignitionDelay.sample(ignition), p.maxLampOnDelaySeconds))
                         lamp = .on(since: commanded)
+                        warmupFluxFactor = Self.unitLogNormal(p.warmupFluxSpread, sim.stream("\(name).flux"))
                         lastIgnitionAttempts = attempt
                         sim.record(name, "lamp on", ["attempt": "\(attempt)", "watts": "\(powerWatts ?? p.lampPowerWatts)"])
                         return attempt

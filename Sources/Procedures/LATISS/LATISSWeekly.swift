@@ -55,6 +55,10 @@ public struct LATISSWeekly: Procedure {
                           doc: "Encoder drift k, degrees per √degree travelled (Dome.Parameters.atDome, [U])."),
             ParameterSpec("dome.initial_encoder_error", .quantity(.angle), .optional, min: -180, max: 180,
                           doc: "Start with this encoder error instead of drawing it from the nights since homing."),
+            ParameterSpec("lamp.bulb_flux_spread", .number, .defaultValue(.number(ATWhiteLight.Parameters.auxTel.bulbFluxSpread)), min: 0, max: 0.5,
+                          doc: "Relative sd of the flat-screen illumination between ATWhiteLight bulbs [U]; one bulb per trial."),
+            ParameterSpec("lamp.warmup_flux_spread", .number, .defaultValue(.number(ATWhiteLight.Parameters.auxTel.warmupFluxSpread)), min: 0, max: 0.5,
+                          doc: "Relative sd of the illumination between warm-ups of one bulb [U]; drawn at each ignition."),
         ] + LATISSTimingKeys.specs,
         faults: [
             .faultProbability("lamp_ignition_failure", default: ATWhiteLight.Parameters.auxTel.ignitionFailureProbability,
@@ -69,6 +73,7 @@ public struct LATISSWeekly: Procedure {
             MetricSpec("contingencies", unit: "1", doc: "Misalignments detected on a 6 s SDSSr_65mm flat (all weeks)."),
             MetricSpec("contingency_time_s", unit: "s", doc: "Time lost to misalignments: aborted attempts, incident report, home_dome."),
             MetricSpec("flat_sdssr_6s_adu", unit: "adu", doc: "Median post-ISR level of the 6 s SDSSr_65mm flats (last attempt)."),
+            MetricSpec("flat_limit_reports", unit: "1", doc: "Flats above the ~30,000 ADU operator limit, each reported (seed 003) while the procedure goes on; lamp flux varies by bulb and warm-up."),
             MetricSpec("ptc_turnoff_adu", unit: "adu", doc: "PTC turn-off, median over amplifiers (last week)."),
             MetricSpec("ptc_turnoff_exptime_s", unit: "s", doc: "Exposure time of the turn-off point, median over amplifiers."),
             MetricSpec("ptc_gain_error_pct", unit: "%", doc: "PTC gain − true gain, mean over amplifiers (pixel fidelity)."),
@@ -114,6 +119,8 @@ public struct LATISSWeekly: Procedure {
         auxTel.whiteLight.ignitionFailureProbability = c.faults.double("lamp_ignition_failure")
         auxTel.whiteLight.shutterStuckProbability = c.faults.double("shutter_stuck")
         auxTel.wheel.jamProbabilityPerMove = c.faults.double("wheel_jam")
+        auxTel.whiteLight.bulbFluxSpread = c.instrument.double("lamp.bulb_flux_spread")
+        auxTel.whiteLight.warmupFluxSpread = c.instrument.double("lamp.warmup_flux_spread")
         let controlTiming = LATISSTimingKeys.timing(c.instrument)
         auxTel.camera = controlTiming.camera
         settings = Settings(

@@ -26,6 +26,8 @@ final class LATISSWeeklyRun {
     var restarts = 0
     var contingencies = 0
     var contingencySeconds = 0.0
+    /// Flats above the operator's ~30,000 ADU limit: the document has the operator report them and go on.
+    var flatLimitReports = 0
     var anyAborted = false
     var sdssr6sLevels: [Double] = []
     var ptcMetrics: [String: Double] = [:]
@@ -91,7 +93,7 @@ final class LATISSWeeklyRun {
 
     func metrics() -> [String: Double] {
         var m: [String: Double] = ["restarts": Double(restarts), "contingencies": Double(contingencies),
-                                   "contingency_time_s": contingencySeconds]
+                                   "contingency_time_s": contingencySeconds, "flat_limit_reports": Double(flatLimitReports)]
         if !sdssr6sLevels.isEmpty { m["flat_sdssr_6s_adu"] = Self.median(sdssr6sLevels) }
         if let e = masterFlatError { m["master_flat_error_pct"] = e }
         m.merge(ptcMetrics) { _, b in b }
@@ -227,7 +229,10 @@ final class LATISSWeeklyRun {
                             return true
                         }
                     }
-                    if level > s.flatLimitADU { record("report ISR problem", level) }
+                    if level > s.flatLimitADU {
+                        flatLimitReports += 1
+                        record("report ISR problem", level)
+                    }
                     if k >= set.nDiscard { pixels?.add(flat: r) }
                 }
                 try await waitForIngestion()
@@ -386,7 +391,7 @@ final class LATISSWeeklyRun {
             lamp = progress >= 1 ? .on : .warming(progress: progress)
         }
         return try screen.photonsPerSecondPerPixel(filter: filter, grating: grating, lamp: lamp,
-                                                   trueDomeAzimuthDegrees: auxTel.atDome.trueAzimuthDegrees)
+                                                   trueDomeAzimuthDegrees: auxTel.atDome.trueAzimuthDegrees) * wl.fluxFactor
     }
 
     /// One image: exposure plus readout on the camera (LATISSCameraTiming: the LATISS shutter's travel is
