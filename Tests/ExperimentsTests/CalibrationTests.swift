@@ -7,19 +7,26 @@ import SimKernel
 import Testing
 @testable import Experiments
 
-/// Observed image steps of `nights` weekly calibrations (the document's five sets, BIAS/DARK/FLAT each),
-/// simulated from `truth` with the model the procedures run.
+/// The image steps of BLOCK-295's five make_latiss_calibrations sets (Sequences/BLOCK-295.json, one discard
+/// per type): SDSSr_65mm with the script's defaults (21 biases; 23 darks, 5×5 + 2×15 + 16×30 s; 21 × 6 s
+/// flats), then SDSSg/z/y and empty_1 with 4 biases, 4 darks of 6 s (1 s for empty_1) and 21 flats of
+/// 6, 3, 30 and 1 s.
+let weeklyImageSteps: [(type: String, images: Int, exposure: Double)] = [
+    ("BIAS", 21, 0), ("DARK", 23, 535), ("FLAT", 21, 126),
+    ("BIAS", 4, 0), ("DARK", 4, 24), ("FLAT", 21, 126),
+    ("BIAS", 4, 0), ("DARK", 4, 24), ("FLAT", 21, 63),
+    ("BIAS", 4, 0), ("DARK", 4, 24), ("FLAT", 21, 630),
+    ("BIAS", 4, 0), ("DARK", 4, 4), ("FLAT", 21, 21),
+]
+
+/// Observed image steps of `nights` weekly calibrations, simulated from `truth` with the model the
+/// procedures run.
 func simulatedWeeklyImageSteps(nights: Int, truth: LATISSControlTiming, stream: RandomStream) -> [ObservedStep] {
     var rows: [ObservedStep] = []
     for night in 0..<nights {
         var clock = 0.0
-        for set in LATISSWeeklyDocument.calibrationSets() {
-            let types: [(String, Int, Double)] = [
-                ("BIAS", set.biasCount, 0),
-                ("DARK", set.expTimesDark.count, set.expTimesDark.reduce(0, +)),
-                ("FLAT", set.expTimesFlat.count, set.expTimesFlat.reduce(0, +)),
-            ]
-            for (type, n, exposure) in types {
+        do {
+            for (type, n, exposure) in weeklyImageSteps {
                 var row = ObservedStep(night: "n\(night)", step: "take_imgtype \(type)", startSeconds: clock, endSeconds: clock,
                                        images: n, exposureSeconds: exposure)
                 row.endSeconds = clock + TimingCalibration.simulate(row, truth, stream: stream)
@@ -232,21 +239,25 @@ let fittedKeys = [LATISSTimingKeys.imageOverhead, LATISSTimingKeys.imageOverhead
 
 
 @Suite struct CalibratedScenarioTests {
+    /// Read as if in Scenarios/, so the blocks come from Sequences/.
+    let scenarioPath = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent().path + "/Scenarios/w.yaml"
     let values: [(key: String, seconds: Double)] = [(LATISSTimingKeys.imageOverhead, 2.661623), (LATISSTimingKeys.ingestionWait, 15.25)]
 
     @Test func fittedValuesReplaceTheScenariosAndTheRestIsKept() throws {
         let base = """
         # my study
         name: weekly
-        procedure: latiss-weekly
+        procedure: latiss
+        run: [BLOCK-309, BLOCK-295, BLOCK-310]
         instrument:
             preset: auxtel
             timing.image_overhead: 3 s   # a guess
         parameters:
-          sequence: weekly
+          weeks: 2
         """
-        let text = try CalibratedScenario.text(base: base, file: "w.yaml", values: values, note: "fitted")
-        let s = try ScenarioLoader.parse(text, file: "w.yaml")
+        let text = try CalibratedScenario.text(base: base, file: scenarioPath, values: values, note: "fitted")
+        let s = try ScenarioLoader.parse(text, file: scenarioPath)
         #expect(s.name == "weekly-calibrated")
         let t = LATISSTimingKeys.timing(s.configuration.instrument)
         #expect(t.imageOverhead.meanSeconds == 2.66162)
@@ -254,21 +265,21 @@ let fittedKeys = [LATISSTimingKeys.imageOverhead, LATISSTimingKeys.imageOverhead
         // Not fitted: the documented default.
         #expect(t.readoutSeconds == LATISSControlTiming.latiss.readoutSeconds)
         #expect(text.contains("# my study") && !text.contains("a guess"))
-        #expect(s.configuration.parameters.string("sequence") == "weekly")
+        #expect(s.configuration.parameters.int("weeks") == 2)
     }
 
     @Test func aScenarioWithoutInstrumentGetsOne() throws {
-        let text = try CalibratedScenario.text(base: "name: w\nprocedure: latiss-weekly\n", file: "w.yaml", values: values, note: "fitted")
-        let s = try ScenarioLoader.parse(text, file: "w.yaml")
+        let text = try CalibratedScenario.text(base: "name: w\nprocedure: latiss\nrun: [BLOCK-295]\n", file: scenarioPath, values: values, note: "fitted")
+        let s = try ScenarioLoader.parse(text, file: scenarioPath)
         #expect(LATISSTimingKeys.timing(s.configuration.instrument).ingestionWait.meanSeconds == 15.25)
     }
 
     /// The file is read back before it is written: what `obsim run` will see is the fitted value, also when
     /// the scenario set the key in a nested mapping.
     @Test func theFittedValueIsWhatTheLoaderReads() throws {
-        let base = "name: w\nprocedure: latiss-weekly\ninstrument:\n  timing:\n    image_overhead: 3 s\n"
-        let text = try CalibratedScenario.text(base: base, file: "w.yaml", values: values, note: "fitted")
-        let s = try ScenarioLoader.parse(text, file: "w.yaml")
+        let base = "name: w\nprocedure: latiss\nrun: [BLOCK-295]\ninstrument:\n  timing:\n    image_overhead: 3 s\n"
+        let text = try CalibratedScenario.text(base: base, file: scenarioPath, values: values, note: "fitted")
+        let s = try ScenarioLoader.parse(text, file: scenarioPath)
         #expect(LATISSTimingKeys.timing(s.configuration.instrument).imageOverhead.meanSeconds == 2.66162)
     }
 }

@@ -2,7 +2,7 @@
 /// regenerates `Scenarios/README.md` with `obsim scenario-reference > Scenarios/README.md`.
 public enum BuiltInProcedures {
     public static let all: [any Procedure.Type] = [
-        LATISSWeekly.self,
+        LATISS.self,
         METISChopperHome.self,
         METISInternalFlat.self,
         METISDistortion.self,

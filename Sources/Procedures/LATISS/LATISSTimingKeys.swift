@@ -13,7 +13,8 @@ public enum LATISSTimingKeys {
     public static let verificationJob = "timing.verification_job"
     public static let verificationJobSD = "timing.verification_job_sd"
 
-    /// A timing parameter's default (LATISSControlTiming.latiss) and documented range.
+    /// A timing parameter's default (LATISSControlTiming.latiss) and documented range. Every wait may be set
+    /// to 0 s (and every spread to 0: a constant), the document's most optimistic reading.
     public struct Range: Sendable, Equatable {
         public let key: String
         public let lower: Double
@@ -25,12 +26,12 @@ public enum LATISSTimingKeys {
         Range(key: readout, lower: 1.5, upper: 3.0, doc: "Readout per image (base_camera.py read_out_time 2.0 s)."),
         Range(key: imageOverhead, lower: 0, upper: 6,
               doc: "Mean overhead of one take_imgtype call: commands, shutter 2 × 1 s (base_camera.py shutter_time) [U] 2 s."),
-        Range(key: imageOverheadSD, lower: 0.01, upper: 3, doc: "Spread of the per-image overhead [U] 0.5 s."),
+        Range(key: imageOverheadSD, lower: 0, upper: 3, doc: "Spread of the per-image overhead [U] 0.5 s."),
         Range(key: ingestionWait, lower: 0, upper: 120,
               doc: "Mean wait for OODS ingestion after each image type [U] 8 s (capped at oods_timeout 120 s)."),
-        Range(key: ingestionWaitSD, lower: 0.01, upper: 60, doc: "Spread of the OODS ingestion wait [U] 4 s."),
-        Range(key: verificationJob, lower: 10, upper: 600, doc: "Mean duration of one OCPS cp_verify job [U] 90 s."),
-        Range(key: verificationJobSD, lower: 0.01, upper: 300, doc: "Spread of one OCPS job's duration [U] 30 s."),
+        Range(key: ingestionWaitSD, lower: 0, upper: 60, doc: "Spread of the OODS ingestion wait [U] 4 s."),
+        Range(key: verificationJob, lower: 0, upper: 600, doc: "Mean duration of one OCPS cp_verify job [U] 90 s."),
+        Range(key: verificationJobSD, lower: 0, upper: 300, doc: "Spread of one OCPS job's duration [U] 30 s."),
     ]
 
     static func spec(_ r: Range, _ value: Double) -> ParameterSpec {
