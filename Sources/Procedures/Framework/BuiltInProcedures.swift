@@ -3,9 +3,7 @@
 public enum BuiltInProcedures {
     public static let all: [any Procedure.Type] = [
         LATISS.self,
-        METISChopperHome.self,
-        METISInternalFlat.self,
-        METISDistortion.self,
+        METISOB.self,
         TwilightFlats.self,
     ]
 }
