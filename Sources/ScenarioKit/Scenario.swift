@@ -82,12 +82,22 @@ public struct ScenarioDiagnostic: Error, Sendable, Equatable, CustomStringConver
     public var description: String {
         "\(file):\(line):\(column): \(path.isEmpty ? "" : path + ": ")\(message)"
     }
+
+    /// Other validated inputs (the observed-steps CSV of `obsim calibrate`) report the same way.
+    public init(file: String, line: Int, column: Int, path: String, message: String) {
+        self.file = file
+        self.line = line
+        self.column = column
+        self.path = path
+        self.message = message
+    }
 }
 
 /// All the problems of one file.
 public struct ScenarioErrors: Error, Sendable, CustomStringConvertible {
     public let diagnostics: [ScenarioDiagnostic]
     public var description: String { diagnostics.map(\.description).joined(separator: "\n") }
+    public init(diagnostics: [ScenarioDiagnostic]) { self.diagnostics = diagnostics }
 }
 
 /// The sites a scenario may name; anything else is given as coordinates.

@@ -10,7 +10,7 @@ struct Obsim: ParsableCommand {
         abstract: "Discrete-event simulator of an observatory's calibration work.",
         version: ObsimVersion.string,
         subcommands: [Bench.self, Sky.self, Motion.self, Run.self, Validate.self, ScenarioReferenceCommand.self, Merge.self,
-                      TraceCommand.self, BaselineCommand.self, Check.self]
+                      TraceCommand.self, BaselineCommand.self, Check.self, Calibrate.self]
     )
 }
 

@@ -22,6 +22,7 @@ import SimKernel
         var params = Blackbody.Parameters.metisWCU
         params.heaterFailureProbability = 0
         params.setPointShortfallProbability = 0
+        params.warmupSpread = 0
         let sim = Simulation(seed: 1)
         let bb = Blackbody(sim, name: "WCU-BB", lane: "WCU", parameters: params)
         let out = MechanicsBox<[Double]>([])
@@ -46,6 +47,64 @@ import SimKernel
         // 300 → 1300 K (1000 K) is longer than 45 min: τ·ln grows with the step.
         #expect(params.lag.secondsToReady(stepKelvin: 1000) > 2700)
         #expect(abs(params.lag.secondsToTolerance(stepKelvin: 700) - 2640) < 1e-6)
+    }
+
+    /// Each warm-up's time constant is τ·f with f log-normal of mean 1 and sd 0.1, so the 300 → 1000 K ready
+    /// time τ·f·ln(700 K / 1 K) + 60 s hold has mean 2700 s and sd 0.1 × 2640 s = 264 s. Over 2000 warm-ups the
+    /// mean is within 3 standard errors (264/√2000 = 5.9 s) and the sd within 3 of its own (≈ sd/√(2n)·1.02
+    /// for this near-Gaussian law: 4.2 s).
+    @Test func warmUpTimesSpreadAroundTheDocumentedFortyFiveMinutes() throws {
+        var params = Blackbody.Parameters.metisWCU
+        params.heaterFailureProbability = 0
+        params.setPointShortfallProbability = 0
+        let n = 2000
+        var times: [Double] = []
+        for trial in 0..<n {
+            let sim = Simulation(seed: 31, trial: UInt64(trial))
+            let bb = Blackbody(sim, name: "WCU-BB", lane: "WCU", parameters: params)
+            let out = MechanicsBox<Double>(0)
+            sim.process("warm") {
+                bb.setTemperature(kelvin: 1000)
+                try await bb.waitUntilReady()
+                out.value = sim.now
+            }
+            try sim.run()
+            times.append(out.value)
+        }
+        let mean = times.reduce(0, +) / Double(n)
+        let sd = (times.map { ($0 - mean) * ($0 - mean) }.reduce(0, +) / Double(n - 1)).squareRoot()
+        #expect(abs(mean - 2700) < 3 * 264 / Double(n).squareRoot())
+        #expect(abs(sd - 264) < 3 * 264 / (2 * Double(n)).squareRoot() * 1.02)
+    }
+
+    /// On a heater failure the operator resets the controller (600 s) and sets the point again, once; a
+    /// second failure is the procedure's.
+    @Test func heaterFailureIsRetriedOnceThenReported() throws {
+        var params = Blackbody.Parameters.metisWCU
+        params.heaterFailureProbability = 1
+        let sim = Simulation(seed: 2)
+        let bb = Blackbody(sim, name: "WCU-BB", lane: "WCU", parameters: params)
+        let out = MechanicsBox<Int>(0)
+        sim.process("warm") {
+            bb.setTemperature(kelvin: 1000)
+            do { try await bb.waitUntilReadyRetryingHeater() } catch ThermalError.heaterFailed { out.value += 1 }
+        }
+        try sim.run()
+        #expect(out.value == 1)
+        let resets = sim.steps.filter { $0.name == "WCU-BB heater reset and set point again" }
+        #expect(resets.count == 1 && resets.allSatisfy { abs($0.duration - 600) < 1e-6 })
+        #expect(sim.steps.filter { $0.name.hasPrefix("WCU-BB warm-up to") }.count == 2)
+
+        var healthy = params
+        healthy.heaterFailureProbability = 0
+        let sim2 = Simulation(seed: 2)
+        let bb2 = Blackbody(sim2, name: "WCU-BB", lane: "WCU", parameters: healthy)
+        sim2.process("warm") {
+            bb2.setTemperature(kelvin: 1000)
+            try await bb2.waitUntilReadyRetryingHeater()
+        }
+        try sim2.run()
+        #expect(!sim2.steps.contains { $0.name.contains("heater reset") })
     }
 
     @Test func heaterFailureAndShortfallAreTypedOutcomes() throws {

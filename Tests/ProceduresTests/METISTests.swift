@@ -68,9 +68,10 @@ private func run(_ procedure: some Procedure, seed: UInt64 = 3, trial: UInt64 = 
         #expect(block("Setup WCU").end <= block("Setup CFO and subsystems").start)
         #expect(block("Setup CFO and subsystems").end <= block("Start Exposure").start)
         #expect(block("Start Exposure").end <= block("End Exposure").start)
-        // The warm-up dominates: 45 min of a ~47 min procedure (seed 000, "about 45 minutes").
+        // The warm-up dominates: about 45 min of a ~47 min procedure (seed 000, "about 45 minutes"); each
+        // warm-up's time constant spreads by 10 % (Blackbody.Parameters.metisWCU): 2700 s ± 4 × 264 s.
         let wait = block("Wait for about 45 minutes (warming up time)")
-        #expect(abs(wait.duration - 2700) < 1e-6)
+        #expect(abs(wait.duration - 2700) < 4 * 0.1 * 2640)
         #expect(wait.duration / r.duration > 0.9)
     }
 

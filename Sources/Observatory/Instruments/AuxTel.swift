@@ -149,14 +149,24 @@ public final class AuxTel {
     /// True when the dome really is within 3.0° ± 1.5° (the flat-screen illumination uses the true azimuth).
     public var isScreenAligned: Bool { abs(flatScreenOffsetDegrees) <= Self.screenAlignmentToleranceDegrees }
 
-    /// prepare_for/flat.py: mount and dome to the FLAT position, in parallel.
+    /// tel_settle_time (ts_observatory_control base_tcs.py): the wait after an in-position event.
+    public static let settleSeconds = 3.0
+
+    /// prepare_for/flat.py → ATCS.prepare_for_flatfield (ts_observatory_control atcs.py), in its order:
+    /// dome following off; home_dome only if not homed (the model's dome is homed: its encoder error is
+    /// what a homing would clear, handled by the misalignment contingency); dome shutter closed and ATAOS
+    /// corrections off/on around the M1 cover (already closed and open for daytime flats: no time);
+    /// point_azel to the flat position *without waiting for the dome* — in position, `settleSeconds`, and
+    /// a further `settleSeconds` — and only then the dome to 3.0°, in position plus `settleSeconds`. The
+    /// dome is re-commanded (up to 4 times) only when it stops outside its in-position tolerance, which
+    /// the model's dome never does (Dome.applyMove).
     public func prepareForFlat() async throws {
         let sim = simulation
         try await sim.step("prepare_for/flat", lane: "mount") {
-            try await sim.inParallel("prepare_for/flat", [
-                { try await self.atMount.slew(azimuthDegrees: Self.flatMountAzimuthDegrees, elevationDegrees: Self.flatMountElevationDegrees) },
-                { try await self.atDome.move(toAzimuth: Self.flatDomeAzimuthDegrees) },
-            ])
+            try await self.atMount.slew(azimuthDegrees: Self.flatMountAzimuthDegrees, elevationDegrees: Self.flatMountElevationDegrees)
+            try await sim.timeout(2 * Self.settleSeconds)
+            try await self.atDome.move(toAzimuth: Self.flatDomeAzimuthDegrees)
+            try await sim.timeout(Self.settleSeconds)
         }
     }
 

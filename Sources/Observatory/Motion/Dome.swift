@@ -143,13 +143,18 @@ public final class Dome {
         return fast + reverse + abs(creep) / p.homeSpeedDegreesPerSecond
     }
 
+    /// ATCS.home_dome's sleep after the command (fast_timeout, ts_observatory_control remote_group.py).
+    public static let homeCommandSleepSeconds = 5.0
+
     /// `home_dome`: finds the home switch and resets the encoder error to the switch residual.
     /// The dome ends at the home azimuth, away from the flat-screen position.
     public func home() async throws {
         let sim = simulation
         try await sim.step("home_dome", lane: lane) {
             try await resource.using {
-                try await sim.timeout(try homeSeconds())
+                // ATCS.home_dome: the command, then a fixed fast_timeout (5 s) sleep while the dome starts,
+                // then the wait for the homing move to end.
+                try await sim.timeout(max(Self.homeCommandSleepSeconds, try homeSeconds()))
                 let w = parameters.homeSwitchWindowDegrees
                 let residual = w > 0 ? sim.stream("\(name).home").uniform(-w / 2, w / 2) : 0
                 encoderErrorDegrees = residual

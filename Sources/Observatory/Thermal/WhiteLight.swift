@@ -22,13 +22,19 @@ public enum CSCState: String, Sendable, CaseIterable {
 ///   through the intermediate state). Lamp, chiller and shutter commands need ENABLED.
 /// - Chiller: a `FirstOrderLag` (in °C) from its current temperature to the set point; "ready" when
 ///   |ΔT|/T_set ≤ the relative tolerance (power_on_atcalsys.py).
-/// - Lamp: ignition is a retry loop (the lamp "reports its retry loop status", LATISS document): each
-///   attempt takes `ignitionAttemptSeconds` and fails with `ignitionFailureProbability` (stream
-///   "<name>.ignition"), followed by `ignitionRetrySeconds` before the next; after `maxIgnitionAttempts`
-///   failures the command throws `ignitionFailed`. With no cap the number of attempts N is geometric,
-///   P(N = n) = pⁿ⁻¹(1 − p), and the ignition delay n·d + (n − 1)·r has mean d/(1 − p) + r·p/(1 − p).
-///   The lamp is warm `warmupSeconds` after it lit; after turning off it cools for `cooldownSeconds`,
-///   during which it cannot be re-ignited (`coolingDown`) and the chiller must keep running.
+/// - Lamp (ts_atwhitelight `lamp_model.py`): ignition is a retry loop (the lamp "reports its retry loop
+///   status", LATISS document). An attempt fails with `ignitionFailureProbability` (stream
+///   "<name>.ignition") after waiting `maxLampOnDelaySeconds` for light (max_lamp_on_delay), then the power
+///   is set to 0 for `ignitionRetrySeconds` (retry_sleep); a successful attempt lights after
+///   `ignitionDelay` (at most max_lamp_on_delay). After `maxIgnitionAttempts` (max_retries) failures the
+///   command throws `ignitionFailed`. With no cap the number of attempts N is geometric, P(N = n) =
+///   pⁿ⁻¹(1 − p), and the delay (N − 1)(d + r) + L has mean (d + r)·p/(1 − p) + E[L].
+///   The warm-up is counted from the lamp-on command of the attempt that lit (lamp_model.py sets
+///   lamp_on_time when the lamp is commanded on), so the ignition delay is inside it; the cool-down is
+///   counted from the off command and the lamp cannot be re-ignited (`coolingDown`) meanwhile, nor the
+///   chiller stopped.
+/// - Chiller readings come every `chillerTelemetrySeconds` (telemetry_interval), so a wait for its set
+///   point ends at the first reading within tolerance.
 /// - Shutter: a move takes `shutterMoveSeconds`; it sticks with `shutterStuckProbability` (stream
 ///   "<name>.shutter"), and the command then fails at its time limit (`shutterTimeout`).
 public final class ATWhiteLight {
@@ -38,7 +44,8 @@ public final class ATWhiteLight {
         public var chillerAmbientCelsius: Double
         public var chillerSetPointCelsius: Double
         public var chillerRelativeTolerance: Double
-        public var ignitionAttemptSeconds: Double
+        public var maxLampOnDelaySeconds: Double
+        public var ignitionDelay: DurationDistribution
         public var ignitionRetrySeconds: Double
         public var ignitionFailureProbability: Double
         public var maxIgnitionAttempts: Int
@@ -48,18 +55,26 @@ public final class ATWhiteLight {
         public var lampPowerWatts: Double
         public var shutterMoveSeconds: Double
         public var shutterStuckProbability: Double
+        public var chillerTelemetrySeconds: Double
+        /// Relative sd of the screen illumination between bulbs (drawn once per lamp, stream "<name>.bulb")
+        /// and between warm-ups of one bulb (drawn at each ignition, stream "<name>.flux") [U]: the
+        /// document's operator limit (30,000 ADU on a 6 s SDSSr flat, 0.8 % above the nominal 29,756) is
+        /// tripped by any real variation, so the model must carry one.
+        public var bulbFluxSpread: Double = 0.02
+        public var warmupFluxSpread: Double = 0.005
 
         public init(transitionSeconds: Double, chillerLag: FirstOrderLag, chillerAmbientCelsius: Double,
-                    chillerSetPointCelsius: Double, chillerRelativeTolerance: Double, ignitionAttemptSeconds: Double,
-                    ignitionRetrySeconds: Double, ignitionFailureProbability: Double, maxIgnitionAttempts: Int,
+                    chillerSetPointCelsius: Double, chillerRelativeTolerance: Double, maxLampOnDelaySeconds: Double,
+                    ignitionDelay: DurationDistribution, ignitionRetrySeconds: Double, ignitionFailureProbability: Double, maxIgnitionAttempts: Int,
                     warmupSeconds: Double, cooldownSeconds: Double, lightOffSeconds: Double, lampPowerWatts: Double,
-                    shutterMoveSeconds: Double, shutterStuckProbability: Double) {
+                    shutterMoveSeconds: Double, shutterStuckProbability: Double, chillerTelemetrySeconds: Double) {
             self.transitionSeconds = transitionSeconds
             self.chillerLag = chillerLag
             self.chillerAmbientCelsius = chillerAmbientCelsius
             self.chillerSetPointCelsius = chillerSetPointCelsius
             self.chillerRelativeTolerance = chillerRelativeTolerance
-            self.ignitionAttemptSeconds = ignitionAttemptSeconds
+            self.maxLampOnDelaySeconds = maxLampOnDelaySeconds
+            self.ignitionDelay = ignitionDelay
             self.ignitionRetrySeconds = ignitionRetrySeconds
             self.ignitionFailureProbability = ignitionFailureProbability
             self.maxIgnitionAttempts = maxIgnitionAttempts
@@ -69,26 +84,31 @@ public final class ATWhiteLight {
             self.lampPowerWatts = lampPowerWatts
             self.shutterMoveSeconds = shutterMoveSeconds
             self.shutterStuckProbability = shutterStuckProbability
+            self.chillerTelemetrySeconds = chillerTelemetrySeconds
         }
 
         /// Defaults (REFERENCES.md §2.4 unless marked):
         /// - CSC transition 1 s per state [U];
         /// - chiller: starts at 25 °C (config), set point 20 °C, relative tolerance 0.2 (power_on_atcalsys.py);
         ///   τ = 60 s, no step dependence [U];
-        /// - ignition attempt 8 s [U] (the lamp lights within 20 s, max_lamp_on_delay 25 s), retry pause
-        ///   4 s [U], failure probability 0.1 per attempt [U], at most 5 attempts [U];
-        /// - warm-up 900 s, cool-down 900 s, light drops in 2 s, power 910 W (power_on_atcalsys.py);
+        /// - ignition (the AuxTel ATWhiteLight configuration): a failed attempt waits max_lamp_on_delay 25 s,
+        ///   then retry_sleep 60 s with the power at 0; at most max_retries 3 attempts; a successful attempt
+        ///   lights after Gamma(mean 8 s, sd 4 s) [U] (the lamp lights within 20 s, REFERENCES.md §2.4);
+        ///   failure probability 0.1 per attempt [U];
+        /// - warm-up 900 s, cool-down 900 s, light drops in 2 s [U] (the CSC faults after 6 s), power 910 W
+        ///   (power_on_atcalsys.py); chiller readings every 7 s (telemetry_interval);
         /// - shutter move 3 s [U] (limits 30 s CSC, 3 min script), sticks with probability 0.001 [U].
-        /// With these, power_on_atcalsys takes ≈ 15.4 min on average and power_off_atcalsys 902 s ≈ 15.0 min: the
+        /// With these, power_on_atcalsys takes ≈ 15.4 min on average and power_off_atcalsys 900 s: the
         /// document's "15 minutes" each.
         public static let auxTel = Parameters(
             transitionSeconds: 1,
             chillerLag: FirstOrderLag(referenceTimeConstantSeconds: 60, referenceStepKelvin: 5, stepExponent: 0,
                                       toleranceKelvin: 4, holdSeconds: 0),
             chillerAmbientCelsius: 25, chillerSetPointCelsius: 20, chillerRelativeTolerance: 0.2,
-            ignitionAttemptSeconds: 8, ignitionRetrySeconds: 4, ignitionFailureProbability: 0.1, maxIgnitionAttempts: 5,
+            maxLampOnDelaySeconds: 25, ignitionDelay: DurationDistribution(meanSeconds: 8, sdSeconds: 4),
+            ignitionRetrySeconds: 60, ignitionFailureProbability: 0.1, maxIgnitionAttempts: 3,
             warmupSeconds: 900, cooldownSeconds: 900, lightOffSeconds: 2, lampPowerWatts: 910,
-            shutterMoveSeconds: 3, shutterStuckProbability: 0.001)
+            shutterMoveSeconds: 3, shutterStuckProbability: 0.001, chillerTelemetrySeconds: 7)
     }
 
     public enum LampState: Sendable, Equatable {
@@ -111,6 +131,12 @@ public final class ATWhiteLight {
     private var chillerSince: Double
     /// Ignition attempts of the last lamp-on command (what the lamp's log reports).
     public private(set) var lastIgnitionAttempts = 0
+    /// This bulb's illumination relative to the nominal (log-normal, mean 1).
+    public let bulbFluxFactor: Double
+    /// This warm-up's illumination relative to the bulb's (log-normal, mean 1), drawn when the lamp lit.
+    public private(set) var warmupFluxFactor = 1.0
+    /// What the screen receives relative to the nominal lamp.
+    public var fluxFactor: Double { bulbFluxFactor * warmupFluxFactor }
     public let resource: Resource
     unowned let simulation: Simulation
 
@@ -125,6 +151,14 @@ public final class ATWhiteLight {
         chillerTargetCelsius = parameters.chillerAmbientCelsius
         chillerSince = simulation.now
         resource = Resource(simulation, name: name)
+        bulbFluxFactor = Self.unitLogNormal(parameters.bulbFluxSpread, simulation.stream("\(name).bulb"))
+    }
+
+    /// Log-normal of mean 1 and relative sd `spread` (1 when the spread is 0).
+    static func unitLogNormal(_ spread: Double, _ stream: RandomStream) -> Double {
+        guard spread > 0 else { return 1 }
+        let sigma2 = log1p(spread * spread)
+        return stream.lognormal(zeta: -sigma2 / 2, sigma: sigma2.squareRoot())
     }
 
     // MARK: State readings
@@ -158,7 +192,9 @@ public final class ATWhiteLight {
         let step = chillerTargetCelsius - chillerStartCelsius
         var lag = parameters.chillerLag
         lag.toleranceKelvin = max(tolerance, 1e-9)
-        return chillerSince + lag.secondsToReady(stepKelvin: step)
+        let ready = lag.secondsToReady(stepKelvin: step)
+        let period = parameters.chillerTelemetrySeconds
+        return chillerSince + (period > 0 ? (ready / period).rounded(.up) * period : ready)
     }
 
     // MARK: Commands
@@ -239,13 +275,16 @@ public final class ATWhiteLight {
                 let p = parameters
                 let ignition = sim.stream("\(name).ignition")
                 for attempt in 1...max(1, p.maxIgnitionAttempts) {
-                    try await sim.timeout(p.ignitionAttemptSeconds)
+                    let commanded = sim.now
                     if !ignition.bernoulli(p.ignitionFailureProbability) {
-                        lamp = .on(since: sim.now)
+                        try await sim.timeout(min(p.ignitionDelay.sample(ignition), p.maxLampOnDelaySeconds))
+                        lamp = .on(since: commanded)
+                        warmupFluxFactor = Self.unitLogNormal(p.warmupFluxSpread, sim.stream("\(name).flux"))
                         lastIgnitionAttempts = attempt
                         sim.record(name, "lamp on", ["attempt": "\(attempt)", "watts": "\(powerWatts ?? p.lampPowerWatts)"])
                         return attempt
                     }
+                    try await sim.timeout(p.maxLampOnDelaySeconds)
                     sim.record(name, "ignition retry", ["attempt": "\(attempt)"])
                     if attempt < p.maxIgnitionAttempts { try await sim.timeout(p.ignitionRetrySeconds) }
                 }
@@ -284,8 +323,9 @@ public final class ATWhiteLight {
                 if !force && sim.now < warm {
                     throw ThermalError.warmingUp(device: name, remainingSeconds: warm - sim.now)
                 }
+                let commanded = sim.now
                 try await sim.timeout(parameters.lightOffSeconds)
-                lamp = .coolingDown(since: sim.now)
+                lamp = .coolingDown(since: commanded)
                 sim.record(name, "lamp off")
             }
         }
@@ -353,20 +393,23 @@ public final class ATCalSys {
         self.parameters = parameters
     }
 
-    /// power_on_atcalsys: start the chiller, wait for its set point, light the lamp, wait for the warm-up,
-    /// open the shutter.
+    /// power_on_atcalsys.py, in its order: chiller set point and start, wait until within tolerance (chiller
+    /// timeout), open the shutter, lamp on at 910 W, wait for the lamp's state event to say ON (warm-up
+    /// timeout, counted from the lamp-on command).
     public func powerOn() async throws {
         let wl = whiteLight, p = parameters
         try await simulation.step("power_on_atcalsys", lane: lane) {
             try wl.startChiller()
             try await wl.waitForChiller(timeoutSeconds: p.chillerTimeoutSeconds)
-            try await wl.turnLampOn()
-            try await wl.waitForLampWarm(timeoutSeconds: p.lampWarmupTimeoutSeconds)
             try await wl.openShutter(timeoutSeconds: p.shutterTimeoutSeconds)
+            let commanded = simulation.now
+            try await wl.turnLampOn()
+            try await wl.waitForLampWarm(timeoutSeconds: max(0, p.lampWarmupTimeoutSeconds - (simulation.now - commanded)))
         }
     }
 
-    /// power_off_atcalsys: turn the lamp off, close the shutter, wait out the cool-down, stop the chiller.
+    /// power_off_atcalsys: turn the lamp off, close the shutter, wait out the cool-down (900 s from the off
+    /// command), stop the chiller.
     public func powerOff() async throws {
         let wl = whiteLight, p = parameters
         try await simulation.step("power_off_atcalsys", lane: lane) {

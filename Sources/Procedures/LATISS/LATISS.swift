@@ -81,7 +81,12 @@ public struct LATISS: Procedure {
                           doc: "Elements installed in the filter wheel, in slot order (the document's) [U: the installation changes]."),
             ParameterSpec("grating_wheel", .choiceList(knownElements), .defaultValue(.strings(defaultGratingWheel)),
                           doc: "Elements installed in the grating wheel, in slot order (the document's, plus BG40_65mm and OG550_65mm)."),
-        ],
+        ] + [
+            ParameterSpec("lamp.bulb_flux_spread", .number, .defaultValue(.number(ATWhiteLight.Parameters.auxTel.bulbFluxSpread)), min: 0, max: 0.5,
+                          doc: "Relative sd of the flat-screen illumination between ATWhiteLight bulbs [U]; one bulb per trial."),
+            ParameterSpec("lamp.warmup_flux_spread", .number, .defaultValue(.number(ATWhiteLight.Parameters.auxTel.warmupFluxSpread)), min: 0, max: 0.5,
+                          doc: "Relative sd of the illumination between warm-ups of one bulb [U]; drawn at each ignition."),
+        ] + LATISSTimingKeys.specs,
         faults: [
             .faultProbability("lamp_ignition_failure", default: ATWhiteLight.Parameters.auxTel.ignitionFailureProbability,
                               doc: "Per ignition attempt (ATWhiteLight.Parameters.auxTel, [U])."),
@@ -95,6 +100,7 @@ public struct LATISS: Procedure {
             MetricSpec("contingencies", unit: "1", doc: "Failed contingency checks, e.g. a misaligned 6 s SDSSr_65mm flat (all weeks)."),
             MetricSpec("contingency_time_s", unit: "s", doc: "Time lost to contingencies: aborted attempts, incident report, the response's scripts."),
             MetricSpec("flat_sdssr_6s_adu", unit: "adu", doc: "Median post-ISR level of the images the contingencies watch (the 6 s SDSSr_65mm flats; last script that took any)."),
+            MetricSpec("flat_limit_reports", unit: "1", doc: "Flats above the ~30,000 ADU operator limit, each reported (seed 003) while the run goes on; the lamp's flux varies by bulb and warm-up."),
             MetricSpec("ptc_turnoff_adu", unit: "adu", doc: "PTC turn-off, median over amplifiers (last PTC)."),
             MetricSpec("ptc_turnoff_exptime_s", unit: "s", doc: "Exposure time of the turn-off point, median over amplifiers."),
             MetricSpec("ptc_gain_error_pct", unit: "%", doc: "PTC gain − true gain, mean over amplifiers (pixel fidelity)."),
@@ -118,6 +124,7 @@ public struct LATISS: Procedure {
         public var auxTel: AuxTel.Parameters
         public var screen: ATFlatScreen
         public var initialEncoderErrorDegrees: Double?
+        public var controlTiming: LATISSControlTiming = .latiss
     }
 
     public let settings: Settings
@@ -130,6 +137,10 @@ public struct LATISS: Procedure {
         auxTel.whiteLight.ignitionFailureProbability = c.faults.double("lamp_ignition_failure")
         auxTel.whiteLight.shutterStuckProbability = c.faults.double("shutter_stuck")
         auxTel.wheel.jamProbabilityPerMove = c.faults.double("wheel_jam")
+        auxTel.whiteLight.bulbFluxSpread = c.instrument.double("lamp.bulb_flux_spread")
+        auxTel.whiteLight.warmupFluxSpread = c.instrument.double("lamp.warmup_flux_spread")
+        let controlTiming = LATISSTimingKeys.timing(c.instrument)
+        auxTel.camera = controlTiming.camera
         auxTel.filters = c.instrument.strings("filter_wheel")
         auxTel.gratings = c.instrument.strings("grating_wheel")
         for (key, wheel) in [("filter_wheel", auxTel.filters), ("grating_wheel", auxTel.gratings)] {
@@ -154,7 +165,7 @@ public struct LATISS: Procedure {
             nightsSinceHome: p.int("nights_since_home"), nightlyDomeTravelDegrees: p.double("nightly_dome_travel"),
             weeks: p.int("weeks"), nightsBetween: p.int("nights_between"), preventiveHome: p.bool("preventive_home"),
             roiSize: c.instrument.int("detector.roi_size"), auxTel: auxTel, screen: ATFlatScreen(),
-            initialEncoderErrorDegrees: c.instrument.optionalDouble("dome.initial_encoder_error"))
+            initialEncoderErrorDegrees: c.instrument.optionalDouble("dome.initial_encoder_error"), controlTiming: controlTiming)
     }
 
     /// Walks the run as the wheels will move: every element a script names must be installed in its
@@ -255,7 +266,7 @@ final class LATISSRun {
 
     func metrics() -> [String: Double] {
         var m: [String: Double] = ["restarts": Double(restarts), "contingencies": Double(contingencies),
-                                   "contingency_time_s": contingencySeconds]
+                                   "contingency_time_s": contingencySeconds, "flat_limit_reports": Double(session.flatLimitReports)]
         if !session.watchedLevels.isEmpty { m["flat_sdssr_6s_adu"] = LATISSSession.median(session.watchedLevels) }
         if let e = session.masterFlatError { m["master_flat_error_pct"] = e }
         m.merge(session.ptcMetrics) { _, b in b }

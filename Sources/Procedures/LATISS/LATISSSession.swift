@@ -16,6 +16,9 @@ public final class LATISSSession {
     let screen: ATFlatScreen
     let detector: DetectorSimulator
     let detectorStream: RandomStream
+    let overheadStream: RandomStream
+    let ingestionStream: RandomStream
+    let verificationStream: RandomStream
     /// nil at `timing` fidelity: no image is simulated except those a contingency watches.
     let fidelity: Fidelity?
     /// True when images have pixels (PTC pairs and master frames are measured).
@@ -38,6 +41,8 @@ public final class LATISSSession {
     var frames: [Frame] = []
     var levelSeries = TrialSeries(name: "post_isr_level", unit: "adu")
     var imageNumber = 0
+    /// Flats above the operator's ~30,000 ADU limit: the document has the operator report them and go on.
+    var flatLimitReports = 0
 
     init(settings: LATISS.Settings, context: TrialContext) {
         self.settings = settings
@@ -51,6 +56,9 @@ public final class LATISSSession {
         detector = DetectorSimulator(model: model)
         amplifierCount = model.amplifiers.count
         detectorStream = context.simulation.stream("LATISS.detector")
+        overheadStream = context.simulation.stream("LATISS.overhead")
+        ingestionStream = context.simulation.stream("OODS.ingestion")
+        verificationStream = context.simulation.stream("OCPS.verification")
         fidelity = context.fidelity.detector()
         keepsPixels = context.fidelity.hasPixels
     }
@@ -100,7 +108,7 @@ public final class LATISSSession {
             lamp = progress >= 1 ? .on : .warming(progress: progress)
         }
         return try screen.photonsPerSecondPerPixel(filter: filter, grating: grating, lamp: lamp,
-                                                   trueDomeAzimuthDegrees: auxTel.atDome.trueAzimuthDegrees)
+                                                   trueDomeAzimuthDegrees: auxTel.atDome.trueAzimuthDegrees) * wl.fluxFactor
     }
 
     /// The first contingency that watches an image of this kind.
@@ -109,7 +117,7 @@ public final class LATISSSession {
     }
 
     /// One image: exposure plus readout on the camera (LATISSCameraTiming: the LATISS shutter's travel is
-    /// inside the exposure), then the detector's frame at the trial's fidelity, then the operator's
+    /// inside the exposure) plus the take_imgtype call's overhead (LATISSControlTiming), then the detector's frame at the trial's fidelity, then the operator's
     /// contingency check when one watches it. `counts` is false for the discarded images of a sequence.
     /// Returns nil when nothing is simulated (timing fidelity and no watcher).
     public func takeImage(_ type: ImageType, seconds: Double, filter: String, grating: String, reason: String? = nil,
@@ -117,7 +125,7 @@ public final class LATISSSession {
         let start = sim.now
         let rate = type == .flat ? try photonRate(filter: filter, grating: grating) : 0
         let watcher = settings.contingencies.isEmpty ? nil : watcher(type, seconds: seconds, filter: filter, grating: grating)
-        try await sim.timeout(auxTel.camera.frameSeconds(exposureSeconds: seconds))
+        try await sim.timeout(settings.controlTiming.imageSeconds(exposureSeconds: seconds, stream: overheadStream))
         imageNumber += 1
         guard let f = fidelity ?? (watcher != nil ? .roiStatistics : nil) else { return nil }
         var request = ExposureRequest(ditSeconds: seconds, illumination: Illumination(photonsPerSecondPerPixel: rate),
@@ -168,7 +176,47 @@ public final class LATISSSession {
     /// The operator's post-ISR check of a weekly FLAT (seed 003: "below ≈ 30000 ADUs").
     func checkFlat(_ r: ExposureResult) {
         let level = r.medianPostISRADU
-        if level > settings.flatLimitADU { record("report ISR problem", level) }
+        if level > settings.flatLimitADU {
+            flatLimitReports += 1
+            record("report ISR problem", level)
+        }
+    }
+
+    // MARK: Waits for data and pipelines (LATISSControlTiming)
+
+    /// make_latiss_calibrations after each image type: until the OODS has ingested every image, at most
+    /// oods_timeout (then it logs an error and goes on).
+    public func waitForIngestion() async throws {
+        let seconds = settings.controlTiming.ingestionWaitSeconds(stream: ingestionStream)
+        guard seconds > 0 else { return }
+        try await sim.step("wait image_in_oods", lane: "OODS") { try await sim.timeout(seconds) }
+    }
+
+    /// The OCPS jobs one make_latiss_calibrations run started: when each will be done.
+    public struct VerificationJobs: Sendable {
+        var endSeconds: [Double] = []
+        public init() {}
+    }
+
+    /// One cp_verify job (each image type, and the gain from flat pairs after the flats): in the background
+    /// (ts_externalscripts since 2024-11) it only starts; blocking (the mid-2024 script) the script waits.
+    public func verify(_ type: String, _ jobs: inout VerificationJobs) async throws {
+        let seconds = settings.controlTiming.verificationJob.sample(verificationStream)
+        if settings.controlTiming.backgroundVerification {
+            jobs.endSeconds.append(sim.now + seconds)
+        } else {
+            try await sim.step("cp_verify \(type)", lane: "OCPS") { try await sim.timeout(seconds) }
+        }
+    }
+
+    /// wait_for_background_tasks: until every job is done, at most background_task_timeout × the number of
+    /// jobs; then the script cancels them and ends.
+    public func waitForBackgroundTasks(_ jobs: VerificationJobs) async throws {
+        guard settings.controlTiming.backgroundVerification, let last = jobs.endSeconds.max() else { return }
+        let limit = settings.controlTiming.backgroundTaskTimeoutSeconds * Double(jobs.endSeconds.count)
+        let seconds = min(max(0, last - sim.now), limit)
+        guard seconds > 0 else { return }
+        try await sim.step("wait_for_background_tasks", lane: "OCPS") { try await sim.timeout(seconds) }
     }
 
     /// The operator's note in the trace; the text is built only when a trace is kept.

@@ -203,7 +203,7 @@ struct METISChopperHome: Procedure {
             try await sim.step("Move periscopic arm to IN", lane: "WCU") { try await metis.wcu.periscopeArm.move(to: "IN") }
             let setAt = sim.now
             try await sim.step("Set temperature of the blackbody to specified temperature", lane: "WCU") { bb.setTemperature(kelvin: bbKelvin) }
-            try await sim.step("Wait for about 45 minutes (warming up time)", lane: "WCU") { try await bb.waitUntilReady() }
+            try await sim.step("Wait for about 45 minutes (warming up time)", lane: "WCU") { try await bb.waitUntilReadyRetryingHeater() }
             metrics["warmup_s"] = sim.now - setAt
             try await sim.step("Set WCU-FP2.1 to LM-pinhole", lane: "WCU") { try await metis.wcu.fp21.move(to: "LM-pinhole") }
             try await sim.step("Set WCU-PP1 to ELT mask", lane: "WCU") { try await metis.wcu.pp1.move(to: "ELT mask") }

@@ -233,7 +233,7 @@ struct METISDistortion: Procedure {
                 try await sim.step("Warm up WCU BB", lane: "WCU") {
                     let setAt = sim.now
                     bb.setTemperature(kelvin: bbKelvin)
-                    try await bb.waitUntilReady()
+                    try await bb.waitUntilReadyRetryingHeater()
                     metrics["warmup_s"] = sim.now - setAt
                 }
                 try await setup.value()

@@ -130,7 +130,7 @@ struct METISInternalFlat: Procedure {
                 let setAt = sim.now
                 bb.setTemperature(kelvin: tempL)
                 try await sim.step("Set INS OPTIn NAME positions", lane: "METIS") { try await metis.apply(templatePositions: positions) }
-                try await sim.step("Wait for the WCU BB warm-up", lane: "WCU") { try await bb.waitUntilReady() }
+                try await sim.step("Wait for the WCU BB warm-up", lane: "WCU") { try await bb.waitUntilReadyRetryingHeater() }
                 metrics["warmup_s"] = sim.now - setAt
             }
             wcu.blackbodyKelvin = bb.temperatureKelvin

@@ -93,6 +93,7 @@ public struct MakeLATISSCalibrations: Action {
             let grating = gratingName ?? session.auxTel.gratingWheel.position
             if filterName != nil || gratingName != nil { try await session.setInstrument(filter: filter, grating: grating) }
             var pixels = session.keepsPixels ? LATISSSetPixels(amplifiers: session.amplifierCount) : nil
+            var verification = LATISSSession.VerificationJobs()
             try await sim.step("take_imgtype BIAS", lane: "LATISS") {
                 for k in 0..<biasCount {
                     guard let r = try await session.takeImage(.bias, seconds: 0, filter: filter, grating: grating, counts: k >= biasDiscards) else {
@@ -103,8 +104,14 @@ public struct MakeLATISSCalibrations: Action {
                     session.checkBiasOrDark(r)
                     if k >= biasDiscards { pixels?.add(bias: r) }
                 }
+                try await session.waitForIngestion()
             }
-            if session.stopped || !takesDarks { return }
+            if session.stopped { return }
+            try await session.verify("BIAS", &verification)
+            if !takesDarks {
+                try await session.waitForBackgroundTasks(verification)
+                return
+            }
             try await sim.step("take_imgtype DARK", lane: "LATISS") {
                 for (k, t) in darkTimes.enumerated() {
                     guard let r = try await session.takeImage(.dark, seconds: t, filter: filter, grating: grating, counts: k >= darkDiscards) else {
@@ -115,8 +122,14 @@ public struct MakeLATISSCalibrations: Action {
                     session.checkBiasOrDark(r)
                     if k >= darkDiscards { pixels?.add(dark: r) }
                 }
+                try await session.waitForIngestion()
             }
-            if session.stopped || !takesFlats { return }
+            if session.stopped { return }
+            try await session.verify("DARK", &verification)
+            if !takesFlats {
+                try await session.waitForBackgroundTasks(verification)
+                return
+            }
             try await sim.step("take_imgtype FLAT", lane: "LATISS") {
                 for (k, t) in flatTimes.enumerated() {
                     let counts = k >= flatDiscards || flatTimes.count <= flatDiscards
@@ -128,8 +141,12 @@ public struct MakeLATISSCalibrations: Action {
                     session.checkFlat(r)
                     if k >= flatDiscards { pixels?.add(flat: r) }
                 }
+                try await session.waitForIngestion()
             }
             if session.stopped { return }
+            try await session.verify("FLAT", &verification)
+            try await session.verify("GAIN", &verification)
+            try await session.waitForBackgroundTasks(verification)
             if let p = pixels {
                 // Every set's masters are built, as cpBias/cpDark/cpFlat do; the SDSSr_65mm set is scored.
                 let error = try p.masterFlatErrorPercent(detector: session.detector)
