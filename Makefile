@@ -46,6 +46,7 @@ check-timing: release
 bench: release
 	$(RELEASE_BIN) bench kernel --runs 5
 	$(RELEASE_BIN) bench kernel --workload mmc --runs 3
+	$(RELEASE_BIN) bench study --rounds 3
 
 clean:
 	rm -rf .build
