@@ -31,13 +31,22 @@ public struct PointState: Sendable, Equatable {
             metrics[name]?.add(value)
         }
         // Steps may repeat within a trial (20 flats): a step's statistic is its total per trial.
-        var totals: [String: (lane: String, seconds: Double)] = [:]
+        // One hash per record: the first record of a name opens its slot, later ones add to it (in record
+        // order, so the per-trial total is the same sum as ever).
+        var slot: [String: Int] = [:]
+        slot.reserveCapacity(trial.steps.count)
+        var names: [String] = [], lanes: [String] = [], totals: [Double] = []
         for s in trial.steps {
-            let t = totals[s.name]
-            totals[s.name] = (min(t?.lane ?? s.lane, s.lane), (t?.seconds ?? 0) + s.duration)
+            if let k = slot[s.name] {
+                if s.lane < lanes[k] { lanes[k] = s.lane }
+                totals[k] += s.duration
+            } else {
+                slot[s.name] = names.count
+                names.append(s.name); lanes.append(s.lane); totals.append(s.duration)
+            }
         }
-        for (name, t) in totals {
-            steps[name, default: StepStatistics(lane: t.lane)].add(t.seconds, lane: t.lane)
+        for k in names.indices {
+            steps[names[k], default: StepStatistics(lane: lanes[k])].add(totals[k], lane: lanes[k])
         }
     }
 }

@@ -121,9 +121,19 @@ public struct ExposureResult: Sendable {
     /// The median over amplifiers of the bias-subtracted level: the number an operator reads off a
     /// post-ISR image (RubinTV) and compares with the document's limits.
     public var medianPostISRADU: Double {
-        let v = amplifiers.map(\.postISRMeanADU).sorted()
-        guard !v.isEmpty else { return .nan }
-        return v.count % 2 == 1 ? v[v.count / 2] : 0.5 * (v[v.count / 2 - 1] + v[v.count / 2])
+        let count = amplifiers.count
+        guard count > 0 else { return .nan }
+        // Checked on every frame of a trial: sorted in place on the stack, no array allocated.
+        return withUnsafeTemporaryAllocation(of: Double.self, capacity: count) { v in
+            for (i, a) in amplifiers.enumerated() { v.initializeElement(at: i, to: a.postISRMeanADU) }
+            for i in 1..<max(1, count) {
+                let x = v[i]
+                var j = i
+                while j > 0 && x < v[j - 1] { v[j] = v[j - 1]; j -= 1 }
+                v[j] = x
+            }
+            return count % 2 == 1 ? v[count / 2] : 0.5 * (v[count / 2 - 1] + v[count / 2])
+        }
     }
 }
 
@@ -164,9 +174,11 @@ public final class DetectorSimulator {
         switch request.fidelity {
         case .roiStatistics:
             var moments = ClippedMomentsOfExposure()
-            amps.reserveCapacity(model.amplifiers.count)
-            for a in model.amplifiers.indices {
-                amps.append(statistics(amplifier: a, rect: model.roi(amplifier: a), mode: mode, qe: qe,
+            let amplifiers = model.amplifiers
+            amps.reserveCapacity(amplifiers.count)
+            for a in amplifiers.indices {
+                let rect = model.roi(amplifier: a)
+                amps.append(statistics(amplifier: a, amp: amplifiers[a], rect: rect, mode: mode, qe: qe,
                                        request: request, stream: stream, moments: &moments))
             }
         case .roiPixels, .fullFrame, .windows:
@@ -241,9 +253,8 @@ public final class DetectorSimulator {
     }
 
     /// Expected figures of amplifier `a` over `rect`, for a mean photon rate `photonRate` (ph s⁻¹ px⁻¹).
-    func expected(amplifier a: Int, rect: PixelRect, mode: ReadoutMode, qe: Double, photonRate: Double,
+    func expected(amplifier a: Int, amp: Amplifier, rect: PixelRect, mode: ReadoutMode, qe: Double, photonRate: Double,
                   request: ExposureRequest, moments: inout ClippedMomentsOfExposure) -> (bias: Double, mean: Double, temporal: Double, pattern: Double, clipped: Double) {
-        let amp = model.amplifiers[a]
         let g = mode.gainElectronsPerADU[a], rn = mode.readNoiseElectrons[a]
         let lambdaPhoton = photonRate * qe * request.ditSeconds
         let lambda = lambdaPhoton + model.darkCurrentElectronsPerSecond * request.ditSeconds
@@ -257,16 +268,16 @@ public final class DetectorSimulator {
         return (bias.mean, m / g + bias.mean, temporal, pattern, clipped)
     }
 
-    func statistics(amplifier a: Int, rect: PixelRect, mode: ReadoutMode, qe: Double, request: ExposureRequest,
+    func statistics(amplifier a: Int, amp: Amplifier, rect: PixelRect, mode: ReadoutMode, qe: Double, request: ExposureRequest,
                     stream: RandomStream, moments: inout ClippedMomentsOfExposure) -> AmplifierStatistics {
         let rate = request.illumination.photonsPerSecondPerPixel
             + (request.illumination.scene?.meanPhotonRate(over: rect) ?? 0)
-        let e = expected(amplifier: a, rect: rect, mode: mode, qe: qe, photonRate: rate, request: request, moments: &moments)
+        let e = expected(amplifier: a, amp: amp, rect: rect, mode: mode, qe: qe, photonRate: rate, request: request, moments: &moments)
         let n = Double(rect.pixelCount)
         // The ROI mean of N pixels: temporal noise averages down as 1/N; the PRNU field's own ROI mean
         // differs from 1 by σ_PRNU/√N (~2e-5 for 256²), which this level neglects.
         let measured = e.mean + stream.gaussian(sigma: (e.temporal / n).squareRoot())
-        return AmplifierStatistics(amplifier: model.amplifiers[a].name, amplifierIndex: a, region: rect,
+        return AmplifierStatistics(amplifier: amp.name, amplifierIndex: a, region: rect,
                                    pixelCount: rect.pixelCount, biasADU: e.bias, expectedMeanADU: e.mean,
                                    temporalVarianceADU2: e.temporal, fixedPatternVarianceADU2: e.pattern,
                                    measuredMeanADU: measured, measuredVarianceADU2: e.temporal + e.pattern,
@@ -323,7 +334,7 @@ public final class DetectorSimulator {
         let rng = stream.rng
         let ndit = request.ndit
         let colSlope = amp.biasColumnSlopeADU
-        let e = expected(amplifier: a, rect: rect, mode: mode, qe: qe,
+        let e = expected(amplifier: a, amp: amp, rect: rect, mode: mode, qe: qe,
                          photonRate: request.illumination.photonsPerSecondPerPixel
                             + (request.illumination.scene?.meanPhotonRate(over: rect) ?? 0),
                          request: request, moments: &moments)
