@@ -40,7 +40,7 @@ let package = Package(
         .testTarget(name: "ObservatoryTests", dependencies: ["Observatory", "SimKernel", "CGSL"], swiftSettings: strict),
         .testTarget(name: "AnalysisTests", dependencies: ["Analysis", "SimKernel"], swiftSettings: strict),
         .testTarget(name: "ProceduresTests", dependencies: ["Procedures", "Observatory", "Analysis", "SimKernel"], swiftSettings: strict),
-        .testTarget(name: "ScenarioKitTests", dependencies: ["ScenarioKit", "Procedures"], swiftSettings: strict),
+        .testTarget(name: "ScenarioKitTests", dependencies: ["ScenarioKit", "Procedures", "Observatory", "SimKernel"], swiftSettings: strict),
         .testTarget(name: "ExperimentsTests", dependencies: ["Experiments", "ScenarioKit", "Procedures", "SimKernel", "Reporting"], swiftSettings: strict),
         .testTarget(name: "ReportingTests", dependencies: ["Reporting", "Experiments", "CFITSIO"], swiftSettings: strict),
     ]

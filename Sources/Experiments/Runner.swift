@@ -73,7 +73,7 @@ public enum StudyRunner {
                                    keepsDetail: keepsDetail)
         final class Box { var result: TrialResult?; var end = 0.0; var error: (any Error)? }
         let box = Box()
-        sim.process("procedure") {
+        let process = sim.process("procedure") {
             do {
                 box.result = try await procedure.runTrial(context)
             } catch let abort as ProcedureAbort {
@@ -83,17 +83,10 @@ public enum StudyRunner {
             }
             box.end = sim.now
         }
-        // Models may keep background processes alive forever (drifts, weather): run a simulated day at a
-        // time until the procedure has returned, rather than until the queue is empty.
-        while box.result == nil && box.error == nil {
-            if sim.scheduledCount == 0 {
-                try sim.run()
-                if box.result == nil && box.error == nil {
-                    throw TrialFailure(trial: trial, point: point.index, message: "the procedure is waiting for something that never happens (t = \(sim.now) s)")
-                }
-                break
-            }
-            try sim.run(until: sim.now + 86_400)
+        do {
+            try sim.run(until: process)
+        } catch let e as ProcessNeverFinished {
+            throw TrialFailure(trial: trial, point: point.index, message: "the procedure is waiting for something that never happens (t = \(e.time) s)")
         }
         if let e = box.error { throw TrialFailure(trial: trial, point: point.index, message: "\(e)") }
         var result = box.result!

@@ -1,3 +1,4 @@
+import Observatory
 import SimKernel
 import Synchronization
 
@@ -34,18 +35,40 @@ public struct ProcedureConfiguration: Sendable, Hashable {
     public var instrumentPreset: String
     public var instrument: ValueSet
     public var faults: ValueSet
+    /// The block or OB files of the scenario's `run:`, in order (procedures with a `SequenceSchema`).
+    public var sequences: [SequenceFile]
+    /// The scenario's `contingencies:`.
+    public var contingencies: [Contingency]
 
     public init(parameters: ValueSet = ValueSet(), instrumentPreset: String = "", instrument: ValueSet = ValueSet(),
-                faults: ValueSet = ValueSet()) {
+                faults: ValueSet = ValueSet(), sequences: [SequenceFile] = [], contingencies: [Contingency] = []) {
         self.parameters = parameters
         self.instrumentPreset = instrumentPreset
         self.instrument = instrument
         self.faults = faults
+        self.sequences = sequences
+        self.contingencies = contingencies
+    }
+
+    /// The step an action-parameter path (`BLOCK-295.scripts[0].parameters.n_flat`) addresses, and the
+    /// key under it; nil for any other path.
+    public func sequenceAddress(_ path: String) -> (sequence: Int, step: Int, key: String)? {
+        for (i, file) in sequences.enumerated() {
+            let prefix = "\(file.id).\(file.stepsKey)["
+            guard path.hasPrefix(prefix) else { continue }
+            let rest = path.dropFirst(prefix.count)
+            guard let close = rest.firstIndex(of: "]"), let k = Int(rest[..<close]), k >= 0, k < file.steps.count else { return nil }
+            let tail = rest[rest.index(after: close)...]
+            guard tail.hasPrefix(".parameters.") else { return nil }
+            return (i, k, String(tail.dropFirst(".parameters.".count)))
+        }
+        return nil
     }
 
     /// The value at a full scenario path (`parameters.n_flat`, `instrument.dome.speed`, `faults.x`).
     public subscript(path path: String) -> ParameterValue? {
         get {
+            if let a = sequenceAddress(path) { return sequences[a.sequence].steps[a.step].parameters[a.key] }
             let (section, key) = Self.split(path)
             switch section {
             case "parameters": return parameters[key]
@@ -55,6 +78,7 @@ public struct ProcedureConfiguration: Sendable, Hashable {
             }
         }
         set {
+            if let a = sequenceAddress(path) { sequences[a.sequence].steps[a.step].parameters[a.key] = newValue; return }
             let (section, key) = Self.split(path)
             switch section {
             case "parameters": parameters[key] = newValue
@@ -282,4 +306,21 @@ public enum Suggestions {
         let c = closest(to: word, in: candidates)
         return c.isEmpty ? "" : " (did you mean " + c.map { "`\($0)`" }.joined(separator: " or ") + "?)"
     }
+}
+
+extension DetectorFidelity {
+    /// What the detector simulates for a trial at this fidelity: nil at `timing` (no image is drawn);
+    /// at `roi-pixels` the given windows, or every amplifier's region of interest when none are given.
+    /// The one mapping from the study's fidelity to the detector's.
+    public func detector(windows: [PixelRect]? = nil) -> Fidelity? {
+        switch self {
+        case .timing: return nil
+        case .roiStatistics: return .roiStatistics
+        case .roiPixels: return windows.map { .windows($0) } ?? .roiPixels
+        case .fullFrame: return .fullFrame
+        }
+    }
+
+    /// True when frames have pixels (PTC pairs, master frames can be built).
+    public var hasPixels: Bool { self == .roiPixels || self == .fullFrame }
 }

@@ -37,6 +37,32 @@ public enum ScenarioReference {
         | `study.sweep` | list of 1 or 2 axes | none | Each axis: `parameter` (a key path above, or `epoch`) and either `values: [...]` or `from`, `to`, `step` (numbers, quantities and dates; a date's step is a duration). Every point uses the same trial seeds (common random numbers). At most \(ScenarioLoader.maximumSweepPoints) points per axis. |
         | `outputs.directory` | folder path | `Reports/<name>` | Report folder (`--out` overrides). |
         | `outputs.detail_trial` | integer in 0..trials-1 | 0 | The trial whose frames and series a report shows. |
+        | `run` | list of block or OB names | required by procedures that run them | The sequence files to run, in order (`run: [BLOCK-309, BLOCK-295, BLOCK-310]`): `<name>.json`, `.yaml` or `.yml` beside the scenario, in `Sequences/` beside it, or in `Sequences/` one folder up (the repository's `Sequences/`); an entry with `/` or an extension is a path relative to the scenario. Each file is validated whole, its problems reported with its own file:line:column. |
+        | `contingencies` | list | none | The operator's checks as data; see "Contingencies". |
+        | sweep path `<id>.scripts[i].parameters.<key>` | the key's type | | A sweep may vary any script key of a block of `run` (`BLOCK-295.scripts[0].parameters.n_flat`), or any template key of an OB (`<OB name>.templates[i].parameters.<key>`). `<id>` is the block's `program` (the OB's `name`); `i` counts from 0. |
+
+        ## Block files (Rubin) and OB files (ESO)
+
+        Scripts and templates are code; sequences are data. A **block file** has the structure of a Rubin
+        BLOCK (ts_config_ocs `Scheduler/observing_blocks_auxtel/`), JSON or YAML: `\(SequenceFiles.blockKeys.joined(separator: "`, `"))`;
+        each entry of `scripts` is `{\(SequenceFiles.blockScriptKeys.joined(separator: ", "))}` with the script's own configuration
+        keys under `parameters`. `constraints` (the scheduler's) and `standard` (where the script lives) are accepted and have
+        no simulated meaning; so do each script's keys listed under "accepted, ignored" below. An **OB file** has the
+        structure of an ESO OB: `\(SequenceFiles.obKeys.joined(separator: "`, `"))`, each template `{\(SequenceFiles.obTemplateKeys.joined(separator: ", "))}`
+        with the template table's own keys. In these files a bare number is in the key's unit as the script or template
+        writes it (seconds, degrees, ADU), as the observatories' files do; a list of exposure times may be one number. Any
+        other key is an error, with the allowed keys and a did-you-mean.
+
+        ## Contingencies
+
+        `contingencies:` lists the operator's checks on the images a run takes. Each: `name` (the step the response runs
+        under), `when` (image fields that select the watched images: the procedure's image fields below), `below` (a
+        watched image whose median post-ISR level is below this fails the check; with a unit, e.g. `10000 adu`), `note`
+        (the trace's note, default `check failed`), `report` (`{step, time}`: an incident report step and its duration),
+        `scripts` / `templates` (the response, in the block/OB syntax), `max_restarts` (default 2: restarts of the run from
+        its first sequence), `on_restart_limit` (ids from `run` run after giving up, e.g. `[BLOCK-310]`). A failed check
+        stops the running script at once; the response runs; the run restarts from its first sequence. A check that no
+        image of the run can match is an error.
 
         ## Units
 
@@ -66,6 +92,46 @@ public enum ScenarioReference {
                 out += "| `\(path)` | \(spec.type.description) | \(def) | \(spec.rangeText ?? "") | \(spec.doc) |\n"
             }
             out += "\nMetrics: " + schema.allMetrics.map { "`\($0.name)` (\($0.unit)): \($0.doc)" }.joined(separator: "; ") + "\n"
+            if let sequences = schema.sequences {
+                out += actionReference(sequences, procedure: p.name)
+            }
+        }
+        return out
+    }
+
+    static func requirementText(_ spec: ParameterSpec) -> String {
+        switch spec.requirement {
+        case .required: return "required"
+        case .optional: return "none"
+        case .defaultValue(let v): return "`\(v.text(as: spec.type))`"
+        }
+    }
+
+    /// The scripts or templates a procedure's block/OB files may call, with their keys.
+    static func actionReference(_ s: SequenceSchema, procedure: String) -> String {
+        let kind = s.format == .block ? "script" : "template"
+        var out = "\n#### `\(procedure)`: \(s.format == .block ? "block files" : "OB files") and their \(kind)s\n\n"
+        if !s.imageFields.isEmpty {
+            out += "A contingency's `when` may test: " + s.imageFields.map { "`\($0.key)` (\($0.type.description))" }.joined(separator: "; ") + ".\n"
+        }
+        for a in s.actions {
+            out += "\n##### `\(a.name)`\n\n\(a.summary)\n"
+            let aliases = s.aliases.filter { $0.value == a.name }.keys.sorted()
+            if !aliases.isEmpty { out += "Also spelt " + aliases.map { "`\($0)`" }.joined(separator: ", ") + ".\n" }
+            if a.keys.isEmpty {
+                out += "\nNo configuration keys.\n"
+            } else {
+                out += "\n| key | type | default | allowed | meaning |\n|---|---|---|---|---|\n"
+                for spec in a.keys {
+                    out += "| `\(spec.key)` | \(spec.type.description) | \(requirementText(spec)) | \(spec.rangeText ?? "") | \(spec.hidden ? "Hidden (set by the template). " : "")\(spec.doc) |\n"
+                }
+            }
+            if !a.acceptedKeys.isEmpty {
+                let groups = Dictionary(grouping: a.acceptedKeys, by: \.why)
+                for why in groups.keys.sorted() {
+                    out += "\nAccepted, ignored (\(why)): " + groups[why]!.map { "`\($0.name)`" }.joined(separator: ", ") + ".\n"
+                }
+            }
         }
         return out
     }

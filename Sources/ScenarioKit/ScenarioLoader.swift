@@ -27,7 +27,7 @@ public enum ScenarioLoader {
 
     /// The scenario-level keys (besides each procedure's `parameters`, `instrument` and `faults` keys).
     public static let topLevelKeys = ["name", "description", "procedure", "site", "epoch", "nights", "instrument",
-                                      "parameters", "faults", "study", "outputs"]
+                                      "parameters", "faults", "study", "outputs", "run", "contingencies"]
     static let studyKeys = ["trials", "seed", "detector", "sweep"]
     static let sweepKeys = ["parameter", "values", "from", "to", "step"]
     static let outputKeys = ["directory", "detail_trial"]
@@ -46,9 +46,19 @@ public enum ScenarioLoader {
 
 /// Collects diagnostics while walking the YAML node tree.
 struct Validator {
-    let file: String
+    /// The file being read: the scenario's, or a block/OB file while it is read.
+    var file: String
     var diagnostics: [ScenarioDiagnostic] = []
     var marks: [String: Mark] = [:]
+    /// The file each mark is in, for the marks of block and OB files.
+    var markFiles: [String: String] = [:]
+    /// True while reading an observatory's own file (block, OB, a contingency's scripts): a bare number
+    /// is in the key's canonical unit, as the scripts' and templates' own schemas write them (seconds,
+    /// degrees), and a list of times may be one value.
+    var bareNumbers = false
+    /// The sequences of `run:`, once read (sweeps address their keys).
+    var sequences: [SequenceFile] = []
+    var sequenceSchema: SequenceSchema?
 
     init(file: String) { self.file = file }
 
@@ -104,12 +114,17 @@ struct Validator {
 
     mutating func value(_ node: Node, _ path: String, _ spec: ParameterSpec) -> ParameterValue? {
         marks[path] = node.mark
+        markFiles[path] = file
         guard let v = typedValue(node, path, spec.type) else { return nil }
         return checkRange(v, node, path, spec) ? v : nil
     }
 
     mutating func typedValue(_ node: Node, _ path: String, _ type: ParameterType) -> ParameterValue? {
         switch type {
+        case .quantityList(let d) where bareNumbers:
+            if case .scalar = node, case .number(let x)? = typedValue(node, path, .quantity(d)) { return .numbers([x]) }
+            if case .scalar = node { return nil }
+            fallthrough
         case .quantityList(let d):
             guard case .sequence(let seq) = node else {
                 error(node, path, "expected \(type.description), e.g. [1 \(d.canonicalUnit), 2 \(d.canonicalUnit)], got \(Self.show(node))")
@@ -121,6 +136,34 @@ struct Validator {
                 if case .number(let x)? = typedValue(element, "\(path)[\(i)]", .quantity(d)) { out.append(x) } else { ok = false }
             }
             return ok ? .numbers(out) : nil
+        case .choiceList(let allowed):
+            guard case .sequence(let seq) = node else {
+                error(node, path, "expected \(type.description), e.g. [\(allowed.prefix(2).joined(separator: ", "))], got \(Self.show(node))")
+                return nil
+            }
+            var out: [String] = []
+            var ok = true
+            for (i, element) in seq.enumerated() {
+                if case .string(let w)? = typedValue(element, "\(path)[\(i)]", .choice(allowed)) { out.append(w) } else { ok = false }
+            }
+            return ok ? .strings(out) : nil
+        case .rows(let columns):
+            guard case .sequence(let seq) = node else {
+                error(node, path, "expected \(type.description), got \(Self.show(node))")
+                return nil
+            }
+            var out: [String] = []
+            var ok = true
+            for (i, row) in seq.enumerated() {
+                guard case .sequence(let words) = row, words.count == columns.count else {
+                    error(row, "\(path)[\(i)]", "expected a row of \(columns.count) words [\(columns.map { $0.first ?? "" }.joined(separator: ", "))], got \(Self.show(row))")
+                    ok = false; continue
+                }
+                for (j, w) in words.enumerated() {
+                    if case .string(let text)? = typedValue(w, "\(path)[\(i)][\(j)]", .choice(columns[j])) { out.append(text) } else { ok = false }
+                }
+            }
+            return ok ? .strings(out) : nil
         default:
             guard let text = scalarText(node, path, expected: type.description) else { return nil }
             return scalar(text, node, path, type)
@@ -130,6 +173,7 @@ struct Validator {
     mutating func scalar(_ text: String, _ node: Node, _ path: String, _ type: ParameterType) -> ParameterValue? {
         switch type {
         case .quantity(let d):
+            if bareNumbers, let v = QuantityParser.plainNumber(text) { return .number(v) }
             switch QuantityParser.parse(text, d) {
             case .success(let v): return .number(v)
             case .failure(.missingUnit):
@@ -156,7 +200,9 @@ struct Validator {
         case .date:
             if let v = UTCDate.parse(text) { return .number(v) }
             error(node, path, "expected a UTC date YYYY-MM-DD or instant YYYY-MM-DDThh:mm:ssZ, got `\(text)`")
-        case .quantityList:
+        case .text:
+            return .string(text)
+        case .quantityList, .choiceList, .rows:
             error(node, path, "expected a list, got `\(text)`")
         }
         return nil
@@ -307,6 +353,12 @@ struct Validator {
             }
         }
 
+        if let schema {
+            sequenceSchema = schema.sequences
+            configuration.sequences = runValue(nodes["run"], schema: schema)
+            sequences = configuration.sequences
+            configuration.contingencies = contingenciesValue(nodes["contingencies"]?.value, schema: schema)
+        }
         let study = studyValue(nodes["study"]?.value, schema: schema)
         var outputs = Outputs(directory: name.map { "Reports/\($0)" } ?? "Reports", detailTrial: 0)
         if let n = nodes["outputs"]?.value {
@@ -338,7 +390,10 @@ struct Validator {
                 _ = try procedureType.init(configuration: scenario.point(point).configuration)
             } catch let e as ConfigurationError {
                 let where_ = point.values.isEmpty ? "" : " (at sweep point " + zip(study.sweep, point.values).map { "\($0.path) = \($1.text(as: $0.type))" }.joined(separator: ", ") + ")"
-                error(at: marks[e.path] ?? root.mark, e.path, e.message + where_)
+                let saved = file
+                file = markFiles[e.path] ?? saved
+                error(at: marks[e.path] ?? (file == saved ? root.mark : nil), e.path, e.message + where_)
+                file = saved
                 break
             } catch {
                 self.error(at: root.mark, "", "the procedure rejected this configuration: \(error)")
@@ -470,9 +525,10 @@ struct Validator {
             guard let pNode = fields["parameter"] else { error(axisNode, "\(base).parameter", "missing required key `parameter` (a path such as parameters.n_flat, or epoch)"); ok = false; continue }
             guard let path = scalarText(pNode, "\(base).parameter", expected: "a key path") else { ok = false; continue }
             guard let schema else { ok = false; continue }
-            let sweepable = ["epoch"] + schema.keyedSpecs.map(\.path)
+            let sequencePaths = sequenceKeyPaths()
+            let sweepable = ["epoch"] + schema.keyedSpecs.map(\.path) + sequencePaths.map(\.path)
             let spec: ParameterSpec? = path == "epoch" ? ParameterSpec("epoch", .date, .required, doc: "")
-                : schema.keyedSpecs.first { $0.path == path }?.spec
+                : schema.keyedSpecs.first { $0.path == path }?.spec ?? sequencePaths.first { $0.path == path }?.spec
             guard let spec else {
                 error(pNode, "\(base).parameter", "`\(path)` is not a key of this scenario\(Suggestions.hint(path, sweepable)); sweepable: \(sweepable.joined(separator: ", "))")
                 ok = false; continue
@@ -523,6 +579,17 @@ public enum ScenarioDigest {
                      "preset=\(s.configuration.instrumentPreset)", "detector=\(s.study.fidelity.rawValue)"]
         for (section, set) in [("parameters", s.configuration.parameters), ("instrument", s.configuration.instrument), ("faults", s.configuration.faults)] {
             for key in set.values.keys.sorted() { lines.append("\(section).\(key)=\(set.values[key]!)") }
+        }
+        for seq in s.configuration.sequences {
+            lines.append("sequence \(seq.id) \(seq.name) \(seq.format.rawValue)")
+            for (i, step) in seq.steps.enumerated() {
+                for key in step.parameters.values.keys.sorted() { lines.append("\(seq.id)[\(i)] \(step.action).\(key)=\(step.parameters.values[key]!)") }
+            }
+        }
+        for c in s.configuration.contingencies {
+            lines.append("contingency \(c.name) below=\(c.belowADU) note=\(c.note) report=\(c.reportStep ?? "") \(c.reportSeconds) max=\(c.maxRestarts) limit=\(c.onRestartLimit)")
+            for key in c.when.values.keys.sorted() { lines.append("when \(key)=\(c.when.values[key]!)") }
+            for step in c.response.steps { lines.append("response \(step.action) \(step.parameters.values.keys.sorted().map { "\($0)=\(step.parameters.values[$0]!)" })") }
         }
         for axis in s.study.sweep { lines.append("sweep \(axis.path)=\(axis.values.map { "\($0)" }.joined(separator: ","))") }
         var h: UInt64 = 0xcbf2_9ce4_8422_2325

@@ -96,6 +96,16 @@ func runTwilightTrial(_ parameters: [String: ParameterValue], preset: String = "
         #expect(r.metrics["frames_in_range"] == 30)
     }
 
+    /// LATISS twilight flats in every optical band the sky model has: the exposure-time rule adapts to
+    /// each band's sky rate, so a clear evening completes the series in g and z as in r.
+    @Test(arguments: ["SDSSg", "SDSSz"])
+    func latissTwilightFlatsRunInOtherSDSSBands(band: String) throws {
+        let r = try runTwilightTrial(["start_offset": .number(-600), "band": .string(band)])
+        #expect(r.outcome == .completed)
+        #expect(r.metrics["frames_in_range"] == 30)
+        #expect(TwilightInstrument.bands(of: "auxtel-latiss").first == "SDSSr")
+    }
+
     @Test func eveningAndMorningAreMirrorImages() throws {
         // Operator ready well before each window: the whole window is available. Near the March equinox the
         // Sun's declination moves 0.4°/day, 0.2° over the night, which changes the hour angle of a given

@@ -199,26 +199,24 @@ study:
     /// Seed 000's InternalFlat table: a hidden parameter set by a user is reported with the other
     /// problems of the file, at its own line, not after they are fixed.
     @Test func hiddenTemplateKeyIsReportedWithEveryOtherError() throws {
-        let text = """
+        let ob = """
         name: hid
-        procedure: metis-internal-flat
-        parameters:
-          template:
-            DPR CATG: TEST
-            DET1 NDIT: -2
-            INS OPTI10 NAME: Lp
+        templates:
+          - id: METIS_img_lm_cal_InternalFlat
+            parameters:
+              DPR CATG: TEST
+              DET1 NDIT: -2
+              INS OPTI10 NAME: Lp
         """
-        do {
-            _ = try ScenarioLoader.parse(text, file: "hid.yaml")
-            Issue.record("an invalid invocation was accepted")
-        } catch let e as ScenarioErrors {
-            let byPath = Dictionary(grouping: e.diagnostics, by: \.path)
-            #expect(byPath["parameters.template.DPR CATG"]?.first?.line == 5)
-            #expect(byPath["parameters.template.DPR CATG"]?.first?.message.contains("hidden") == true)
-            #expect(byPath["parameters.template.DET1 NDIT"]?.first?.line == 6)
-            #expect(byPath["parameters.template.INS OPTI10 NAME"]?.first?.message.contains("L'") == true)
-            #expect(byPath["parameters.template.DET1 DIT"] != nil)  // NODEFAULT, missing
-            #expect(byPath["parameters.template.SEQ TIME"] != nil)
-        }
+        let (d, dir) = try sequenceProblems(scenario: "name: s\nprocedure: metis\nrun: [hid]\n", files: ["hid.yaml": ob])
+        let byPath = Dictionary(grouping: d, by: \.path)
+        let base = "hid.templates[0].parameters."
+        #expect(byPath[base + "DPR CATG"]?.first?.line == 5)
+        #expect(byPath[base + "DPR CATG"]?.first?.message.contains("hidden") == true)
+        #expect(byPath[base + "DET1 NDIT"]?.first?.line == 6)
+        #expect(byPath[base + "INS OPTI10 NAME"]?.first?.message.contains("L'") == true)
+        #expect(byPath[base + "DET1 DIT"] != nil)  // NODEFAULT, missing
+        #expect(byPath[base + "SEQ TIME"] != nil)
+        #expect(d.allSatisfy { $0.file == dir + "/Sequences/hid.yaml" })
     }
 }

@@ -36,6 +36,10 @@ public struct ATFlatScreen: Sendable {
     /// grating wheel (seed 003); either wheel may carry any of them.
     public var relativeThroughput: [String: Double] = [
         "SDSSr_65mm": 1.0, "SDSSg_65mm": 0.8, "SDSSz_65mm": 1.6, "SDSSy_65mm": 0.15, "empty_1": 4.5,
+        // The document's "usage of filters BG40, OG550" [U]: BG40 (blue-green glass, ~330-620 nm) passes
+        // more of the lamp than SDSSr, OG550 (long-pass above 550 nm) most of the red: 4 s BG40 → 25,800 ADU,
+        // 2 s OG550 → 21,800 ADU at the mean gain.
+        "BG40_65mm": 1.3, "OG550_65mm": 2.2,
     ]
     public static let emptyName = "empty_1"
 

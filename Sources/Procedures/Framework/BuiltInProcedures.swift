@@ -2,10 +2,8 @@
 /// regenerates `Scenarios/README.md` with `obsim scenario-reference > Scenarios/README.md`.
 public enum BuiltInProcedures {
     public static let all: [any Procedure.Type] = [
-        LATISSWeekly.self,
-        METISChopperHome.self,
-        METISInternalFlat.self,
-        METISDistortion.self,
+        LATISS.self,
+        METISOB.self,
         TwilightFlats.self,
     ]
 }

@@ -15,6 +15,13 @@ public enum ParameterType: Sendable, Equatable {
     case quantityList(UnitDimension)
     /// A UTC date `2026-03-01` (00:00 UTC) or instant `2026-03-01T23:15:00Z`; stored as Unix seconds.
     case date
+    /// A list of rows of words, each row's i-th word one of `columns[i]` (set_summary_state's
+    /// `data: [[ATWhiteLight, ENABLED]]`); stored row after row in one `.strings` list.
+    case rows([[String]])
+    /// Free text (a script's `reason`, `note`).
+    case text
+    /// A list of words, each one of the listed strings (the elements installed in a wheel).
+    case choiceList([String])
 
     /// How the reference and the error messages name this type.
     public var description: String {
@@ -26,6 +33,10 @@ public enum ParameterType: Sendable, Equatable {
         case .bool: return "true or false"
         case .quantityList(let d): return "list of numbers with unit (\(d.symbols.joined(separator: ", ")))"
         case .date: return "UTC date YYYY-MM-DD or instant YYYY-MM-DDThh:mm:ssZ"
+        case .text: return "text"
+        case .choiceList(let values): return "list of " + values.map { "`\($0)`" }.joined(separator: ", ")
+        case .rows(let columns):
+            return "list of [" + columns.map { $0.map { "`\($0)`" }.joined(separator: " | ") }.joined(separator: ", ") + "] rows"
         }
     }
 
@@ -45,6 +56,8 @@ public enum ParameterValue: Sendable, Hashable {
     case string(String)
     case bool(Bool)
     case numbers([Double])
+    /// The words of a `.rows` value, row after row.
+    case strings([String])
 
     /// The value as the reference and reports write it, with the canonical unit when `type` has one.
     public func text(as type: ParameterType) -> String {
@@ -57,6 +70,11 @@ public enum ParameterValue: Sendable, Hashable {
         case (.bool(let b), _): return b ? "true" : "false"
         case (.numbers(let vs), .quantityList(let d)): return "[" + vs.map { QuantityParser.format($0, d) }.joined(separator: ", ") + "]"
         case (.numbers(let vs), _): return "[" + vs.map(NumberText.shortest).joined(separator: ", ") + "]"
+        case (.strings(let words), .rows(let columns)) where !columns.isEmpty:
+            let width = columns.count
+            return "[" + stride(from: 0, to: words.count, by: width).map { "[" + words[$0..<min(words.count, $0 + width)].joined(separator: ", ") + "]" }
+                .joined(separator: ", ") + "]"
+        case (.strings(let words), _): return "[" + words.joined(separator: ", ") + "]"
         }
     }
 
@@ -152,9 +170,12 @@ public struct ProcedureSchema: Sendable {
     public var faults: [ParameterSpec]
     /// Metrics besides `duration_s`, which every procedure reports (the runner measures it).
     public var metrics: [MetricSpec]
+    /// Set when the procedure runs block or OB files (`run:`): their format and the action library.
+    public var sequences: SequenceSchema?
 
     public init(parameters: [ParameterSpec] = [], instrumentPresets: [String] = [], instrument: [ParameterSpec] = [],
-                faults: [ParameterSpec] = [], metrics: [MetricSpec] = []) {
+                faults: [ParameterSpec] = [], metrics: [MetricSpec] = [], sequences: SequenceSchema? = nil) {
+        self.sequences = sequences
         self.parameters = parameters
         self.instrumentPresets = instrumentPresets
         self.instrument = instrument
@@ -211,6 +232,11 @@ public struct ValueSet: Sendable, Hashable {
     public func doubles(_ key: String) -> [Double] {
         guard case .numbers(let vs)? = values[key] else { preconditionFailure("parameter \(key) is not a declared list") }
         return vs
+    }
+
+    public func strings(_ key: String) -> [String] {
+        guard case .strings(let words)? = values[key] else { preconditionFailure("parameter \(key) is not a declared word list") }
+        return words
     }
 
     /// For keys declared `.optional`.

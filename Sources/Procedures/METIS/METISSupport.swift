@@ -45,14 +45,7 @@ enum METISSupport {
     /// Awaits a side process, keeping its error observed; used after the main flow already failed.
     static func settle<T>(_ p: SimProcess<T>) async { _ = try? await p.value() }
 
-    static func detectorFidelity(_ f: DetectorFidelity, windows: [PixelRect]) -> Fidelity? {
-        switch f {
-        case .timing: return nil
-        case .roiStatistics: return .roiStatistics
-        case .roiPixels: return .windows(windows)
-        case .fullFrame: return .fullFrame
-        }
-    }
+    static func detectorFidelity(_ f: DetectorFidelity, windows: [PixelRect]) -> Fidelity? { f.detector(windows: windows) }
 }
 
 /// One METIS detector as a procedure drives it: an exposure occupies the detector's lane for its

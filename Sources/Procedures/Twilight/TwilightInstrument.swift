@@ -23,13 +23,16 @@ struct TwilightInstrument {
     let minimumExposureSeconds: Double
 
     static let presets = ["auxtel-latiss", "metis-img-lm", "metis-img-n"]
-    static let bandNames = ["SDSSr", "L'", "M'", "N"]
+    /// LATISS takes twilight flats in every optical band the sky model has (SDSSr first, the default);
+    /// METIS in L′, M′ and N.
+    static let latissBands = ["SDSSr", "SDSSg", "SDSSi", "SDSSz", "SDSSy", "U", "B", "V", "R", "I"]
+    static let bandNames = latissBands + ["L'", "M'", "N"]
     static let modeNames = ["NORMAL", "FAST", "SLOW", "HIGH_CAPACITY", "LOW_CAPACITY"]
 
     /// Bands each preset offers, the first being its default.
     static func bands(of preset: String) -> [String] {
         switch preset {
-        case "auxtel-latiss": return ["SDSSr"]
+        case "auxtel-latiss": return latissBands
         case "metis-img-lm": return ["L'", "M'"]
         default: return ["N"]
         }
@@ -52,8 +55,9 @@ struct TwilightInstrument {
         self.bandName = bandName
         switch preset {
         case "auxtel-latiss":
-            band = .r
-            filterName = "SDSSr_65mm"
+            // Band's raw values are the scenario spellings (`SDSSg`, `V`); LATISS's SDSS filters are the 65 mm ones.
+            band = Band(rawValue: bandName) ?? .r
+            filterName = bandName.hasPrefix("SDSS") ? bandName + "_65mm" : bandName
             filterDevice = nil
             neutralDensityDevice = nil
             camera = .auxTelLATISS

@@ -1,0 +1,190 @@
+import Analysis
+import Observatory
+import SimKernel
+
+/// What every AuxTel/LATISS script of one trial shares: the AuxTel models, the LATISS detector, taking
+/// an image (exposure, readout, the fidelity, detail frames and headers), moving the wheels with their
+/// jam handling, the CSCs the models do not simulate, and the operator's contingency watch on every
+/// image. A script (`LATISSScripts`) reads and drives only this.
+public final class LATISSSession {
+    public enum ImageType: String, Sendable { case bias = "BIAS", dark = "DARK", flat = "FLAT" }
+
+    let settings: LATISS.Settings
+    public let context: TrialContext
+    public let sim: Simulation
+    public let auxTel: AuxTel
+    let screen: ATFlatScreen
+    let detector: DetectorSimulator
+    let detectorStream: RandomStream
+    /// nil at `timing` fidelity: no image is simulated except those a contingency watches.
+    let fidelity: Fidelity?
+    /// True when images have pixels (PTC pairs and master frames are measured).
+    public let keepsPixels: Bool
+    let amplifierCount: Int
+
+    /// The contingency whose check failed: the running sequence stops at once (scripts test `stopped`
+    /// after every image) and the run's response takes over.
+    public internal(set) var triggered: Contingency?
+    public var stopped: Bool { triggered != nil }
+    /// Levels of the watched images of the script running now, discards left out.
+    var pendingLevels: [Double] = []
+    /// Levels of the watched images of the last script that took any (the failing one alone after a
+    /// failed check): `flat_sdssr_6s_adu`.
+    var watchedLevels: [Double] = []
+
+    // What the trial measured.
+    var ptcMetrics: [String: Double] = [:]
+    var masterFlatError: Double?
+    var frames: [Frame] = []
+    var levelSeries = TrialSeries(name: "post_isr_level", unit: "adu")
+    var imageNumber = 0
+
+    init(settings: LATISS.Settings, context: TrialContext) {
+        self.settings = settings
+        self.context = context
+        sim = context.simulation
+        auxTel = AuxTel(context.simulation, parameters: settings.auxTel, state: .parked)
+        screen = settings.screen
+        var model = DetectorModel.latissITL3800()
+        model.roiWidth = settings.roiSize
+        model.roiHeight = settings.roiSize
+        detector = DetectorSimulator(model: model)
+        amplifierCount = model.amplifiers.count
+        detectorStream = context.simulation.stream("LATISS.detector")
+        fidelity = context.fidelity.detector()
+        keepsPixels = context.fidelity.hasPixels
+    }
+
+    // MARK: Devices
+
+    /// The filter and grating wheels (make_latiss_calibrations' and take_image_latiss' `filter`/`grating`);
+    /// a jammed wheel is recovered and the move retried, twice at most.
+    public func setInstrument(filter: String, grating: String) async throws {
+        var attempt = 0
+        while true {
+            do {
+                try await auxTel.setInstrument(filter: filter, grating: grating)
+                return
+            } catch MotionError.jammed {
+                attempt += 1
+                if attempt > 2 { throw ProcedureAbort(cause: "wheel_jam") }
+                try await auxTel.filterWheel.recover()
+                try await auxTel.gratingWheel.recover()
+            }
+        }
+    }
+
+    /// set_summary_state for one CSC. ATWhiteLight is modelled (its own transitions); any other CSC
+    /// (OCPS:1, Electrometer:201, FiberSpectrograph:3) walks STANDBY → DISABLED → ENABLED in the white
+    /// light's transition time per state, the seed procedure's timing for OCPS:1.
+    public func setSummaryState(_ csc: String, _ state: CSCState) async throws {
+        if csc == "ATWhiteLight" {
+            try await auxTel.atWhiteLight.setSummaryState(state)
+            return
+        }
+        let lane = csc.split(separator: ":").first.map(String.init) ?? csc
+        try await sim.step("set_summary_state \(csc) \(state.rawValue)", lane: lane) {
+            try await sim.timeout(2 * settings.auxTel.whiteLight.transitionSeconds)
+        }
+    }
+
+    // MARK: Images
+
+    /// What the flat screen sends while the LATISS shutter is open: the lamp's state (off unless lit with
+    /// the ATWhiteLight shutter open; ramping during the warm-up) and the dome's TRUE azimuth.
+    func photonRate(filter: String, grating: String) throws -> Double {
+        let wl = auxTel.atWhiteLight
+        var lamp = ATFlatScreen.LampState.off
+        if wl.isShutterOpen, case .on(let since) = wl.lampState {
+            let progress = (sim.now - since) / wl.parameters.warmupSeconds
+            lamp = progress >= 1 ? .on : .warming(progress: progress)
+        }
+        return try screen.photonsPerSecondPerPixel(filter: filter, grating: grating, lamp: lamp,
+                                                   trueDomeAzimuthDegrees: auxTel.atDome.trueAzimuthDegrees)
+    }
+
+    /// The first contingency that watches an image of this kind.
+    func watcher(_ type: ImageType, seconds: Double, filter: String, grating: String) -> Contingency? {
+        settings.contingencies.first { c in
+            if let t = c.when.optionalString("image_type"), t != type.rawValue { return false }
+            if let f = c.when.optionalString("filter"), f != filter { return false }
+            if let g = c.when.optionalString("grating"), g != grating { return false }
+            if let e = c.when.optionalDouble("exp_time"), e != seconds { return false }
+            return true
+        }
+    }
+
+    /// One image: exposure plus readout on the camera (LATISSCameraTiming: the LATISS shutter's travel is
+    /// inside the exposure), then the detector's frame at the trial's fidelity, then the operator's
+    /// contingency check when one watches it. `counts` is false for the discarded images of a sequence.
+    /// Returns nil when nothing is simulated (timing fidelity and no watcher).
+    public func takeImage(_ type: ImageType, seconds: Double, filter: String, grating: String, reason: String? = nil,
+                          counts: Bool = true) async throws -> ExposureResult? {
+        let start = sim.now
+        let rate = type == .flat ? try photonRate(filter: filter, grating: grating) : 0
+        let watcher = settings.contingencies.isEmpty ? nil : watcher(type, seconds: seconds, filter: filter, grating: grating)
+        try await sim.timeout(auxTel.camera.frameSeconds(exposureSeconds: seconds))
+        imageNumber += 1
+        guard let f = fidelity ?? (watcher != nil ? .roiStatistics : nil) else { return nil }
+        var request = ExposureRequest(ditSeconds: seconds, illumination: Illumination(photonsPerSecondPerPixel: rate),
+                                      fidelity: f, startSeconds: start)
+        if context.keepsDetail {
+            request.header = [HeaderCard("IMGTYPE", type.rawValue, "image type"), HeaderCard("FILTER", filter, "filter wheel"),
+                              HeaderCard("GRATING", grating, "grating wheel"),
+                              HeaderCard("REASON", reason ?? "weekly calibrations", "observation reason")]
+            request.epochMJD = context.epochUnixSeconds / 86_400 + 40_587
+        }
+        let result = try detector.expose(request, stream: detectorStream)
+        if context.keepsDetail { keepDetail(result, type: type, filter: filter) }
+        if let watcher {
+            let level = result.medianPostISRADU
+            if counts { pendingLevels.append(level) }
+            if level < watcher.belowADU {
+                watchedLevels = [level]
+                pendingLevels = []
+                triggered = watcher
+                record(watcher.note, level)
+            }
+        }
+        return result
+    }
+
+    /// Called by the runner after each script that was not stopped.
+    func scriptEnded() {
+        if !pendingLevels.isEmpty { watchedLevels = pendingLevels }
+        pendingLevels = []
+    }
+
+    func keepDetail(_ r: ExposureResult, type: ImageType, filter: String) {
+        let level = r.medianPostISRADU
+        levelSeries.points.append((r.startSeconds, level))
+        guard let window = r.windows.first else { return }
+        let number = String(imageNumber)
+        let stem = String(repeating: "0", count: max(0, 4 - number.count)) + number
+        let kind = type == .flat ? "FLAT_" + filter : type.rawValue
+        frames.append(Frame(name: stem + "_" + kind, window: window, header: r.header, convention: .rubin))
+    }
+
+    /// The operator's post-ISR check of a BIAS or DARK (seed 003: "about 10 ADUs").
+    func checkBiasOrDark(_ r: ExposureResult) {
+        let level = r.medianPostISRADU
+        if abs(level) > settings.biasDarkLimitADU { record("report ISR problem", level) }
+    }
+
+    /// The operator's post-ISR check of a weekly FLAT (seed 003: "below ≈ 30000 ADUs").
+    func checkFlat(_ r: ExposureResult) {
+        let level = r.medianPostISRADU
+        if level > settings.flatLimitADU { record("report ISR problem", level) }
+    }
+
+    /// The operator's note in the trace; the text is built only when a trace is kept.
+    func record(_ action: String, _ level: Double) {
+        guard sim.trace != nil else { return }
+        sim.record("operator", action, ["post_isr_adu": "\(level)", "true_dome_az": "\(auxTel.atDome.trueAzimuthDegrees)"])
+    }
+
+    static func median(_ values: [Double]) -> Double {
+        let v = values.sorted()
+        return v.count % 2 == 1 ? v[v.count / 2] : 0.5 * (v[v.count / 2 - 1] + v[v.count / 2])
+    }
+}

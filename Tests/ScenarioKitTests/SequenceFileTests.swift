@@ -1,0 +1,206 @@
+import Foundation
+import Testing
+@testable import Procedures
+@testable import ScenarioKit
+
+/// A scenario and its block files in a fresh folder; returns the problems, or [] when it loads.
+func sequenceProblems(scenario: String, files: [String: String]) throws -> (diagnostics: [ScenarioDiagnostic], dir: String) {
+    let dir = NSTemporaryDirectory() + "obsim-seq-\(UUID().uuidString)"
+    try FileManager.default.createDirectory(atPath: dir + "/Sequences", withIntermediateDirectories: true)
+    for (name, text) in files { try text.write(toFile: dir + "/Sequences/" + name, atomically: true, encoding: .utf8) }
+    let path = dir + "/s.yaml"
+    try scenario.write(toFile: path, atomically: true, encoding: .utf8)
+    do {
+        _ = try ScenarioLoader.load(path: path)
+        return ([], dir)
+    } catch let e as ScenarioErrors {
+        return (e.diagnostics, dir)
+    }
+}
+
+func scenarioRunning(_ run: String, contingencies: String = "") -> String {
+    "name: s\nprocedure: latiss\nrun: \(run)\n\(contingencies)study: {trials: 1, detector: timing}\n"
+}
+
+/// ts_config_ocs's block-310-shutdown_latiss_calibrations.json as it is published (three CSCs to STANDBY).
+let publishedBlock310 = """
+{
+    "name": "shutdown_latiss_calibrations",
+    "program": "BLOCK-310",
+    "constraints": [],
+    "scripts": [
+        {
+            "name": "auxtel/calibrations/power_off_atcalsys.py",
+            "standard": true,
+            "parameters": {}
+        },
+        {
+            "name": "set_summary_state.py",
+            "standard": true,
+            "parameters": {
+                "data": [
+                    [
+                        "ATWhiteLight",
+                        "STANDBY"
+                    ]
+                ]
+            }
+        },
+        {
+            "name": "set_summary_state.py",
+            "standard": true,
+            "parameters": {
+                "data": [
+                    [
+                        "Electrometer:201",
+                        "STANDBY"
+                    ]
+                ]
+            }
+        },
+        {
+            "name": "set_summary_state.py",
+            "standard": true,
+            "parameters": {
+                "data": [
+                    [
+                        "FiberSpectrograph:3",
+                        "STANDBY"
+                    ]
+                ]
+            }
+        }
+    ]
+}
+"""
+
+@Suite struct SequenceFileTests {
+    @Test func publishedBlockFileLoadsUnchanged() throws {
+        let (d, dir) = try sequenceProblems(scenario: scenarioRunning("[BLOCK-310]"), files: ["BLOCK-310.json": publishedBlock310])
+        #expect(d.isEmpty, "\(d)")
+        let s = try ScenarioLoader.load(path: dir + "/s.yaml")
+        let block = try #require(s.configuration.sequences.first)
+        #expect(block.id == "BLOCK-310" && block.name == "shutdown_latiss_calibrations" && block.steps.count == 4)
+        #expect(block.steps[2].action == "set_summary_state" && block.steps[2].parameters["data"] == .strings(["Electrometer:201", "STANDBY"]))
+    }
+
+    @Test func shippedBlocksKeepTheRealKeysWithoutSimulatedMeaning() throws {
+        // BLOCK-295.json carries `constraints`, `standard` and `program` inside every script's parameters.
+        let text = try String(contentsOfFile: repositoryRoot + "/Sequences/BLOCK-295.json", encoding: .utf8)
+        #expect(text.contains("\"constraints\"") && text.contains("\"standard\"") && text.contains("\"program\": \"BLOCK-295\""))
+        _ = try latissScenario()
+    }
+
+    @Test func scriptDefaultsApplyWhereAKeyIsAbsent() throws {
+        let block = """
+        {"name": "b", "program": "BLOCK-1", "constraints": [],
+         "scripts": [{"name": "auxtel/make_latiss_calibrations.py", "standard": false, "parameters": {"script_mode": "BIAS"}}]}
+        """
+        let (d, dir) = try sequenceProblems(scenario: scenarioRunning("[BLOCK-1]"), files: ["BLOCK-1.json": block])
+        #expect(d.isEmpty, "\(d)")
+        let s = try ScenarioLoader.load(path: dir + "/s.yaml")
+        let p = s.configuration.sequences[0].steps[0].parameters
+        // base_make_calibrations.py defaults (REFERENCES §3): n_bias 20, n_dark 22, n_flat 20 at 5 s, 1 discard.
+        #expect(p["n_bias"] == .integer(20) && p["n_dark"] == .integer(22) && p["n_flat"] == .integer(20))
+        #expect(p["exp_times_flat"] == .numbers([5]) && p["n_discard_bias"] == .integer(1))
+        let set = try #require(try LATISS.library.instantiate(s.configuration.sequences[0]).first as? MakeLATISSCalibrations)
+        #expect(set.biasCount == 21 && !set.takesDarks && set.setName == "BIAS")
+    }
+
+    @Test func everyBadKeyIsReportedAtOnceWithFileLineAndColumn() throws {
+        let block = """
+        {
+            "name": "b",
+            "program": "BLOCK-1",
+            "scripts": [
+                {"name": "auxtel/make_latiss_calibration.py", "parameters": {}},
+                {"name": "auxtel/make_latiss_calibrations.py", "parameters": {"n_flats": 20, "n_bias": "three", "n_dark": 0}},
+                {"name": "auxtel/take_image_latiss.py", "parameters": {"image_type": "FLATS", "exp_times": [1, -2]}}
+            ],
+            "priority": 3
+        }
+        """
+        let (d, dir) = try sequenceProblems(scenario: scenarioRunning("[BLOCK-1]"), files: ["BLOCK-1.json": block])
+        let file = dir + "/Sequences/BLOCK-1.json"
+        func find(_ path: String) -> ScenarioDiagnostic? { d.first { $0.path == path } }
+        let unknownScript = try #require(find("BLOCK-1.scripts[0].name"))
+        #expect(unknownScript.file == file && unknownScript.line == 5)
+        #expect(unknownScript.message.contains("did you mean `auxtel/make_latiss_calibrations.py`?"))
+        let unknownKey = try #require(find("BLOCK-1.scripts[1].parameters.n_flats"))
+        #expect(unknownKey.line == 6 && unknownKey.message.contains("did you mean `n_flat`"))
+        #expect(find("BLOCK-1.scripts[1].parameters.n_bias")?.message.contains("expected an integer, got `three`") == true)
+        #expect(find("BLOCK-1.scripts[1].parameters.n_dark")?.message.contains("out of range") == true)
+        #expect(find("BLOCK-1.scripts[2].parameters.image_type")?.message.contains("did you mean `FLAT`") == true)
+        #expect(find("BLOCK-1.scripts[2].parameters.exp_times")?.message.contains("out of range") == true)
+        let unknownTop = try #require(find("priority"))
+        #expect(unknownTop.line == 9 && unknownTop.column > 1)
+        #expect(d.count == 7)
+        #expect(d.allSatisfy { $0.file == file })
+    }
+
+    @Test func missingBlockFileNamesWhereItLooked() throws {
+        let (d, _) = try sequenceProblems(scenario: scenarioRunning("[BLOCK-309, BLOCK-999]"), files: [:])
+        #expect(d.count == 2)
+        #expect(d.allSatisfy { $0.message.contains("no file for") && $0.message.contains("Sequences/") })
+        #expect(d.map(\.line) == [3, 3])
+    }
+
+    @Test func anElementNotInstalledIsAnErrorAtItsKey() throws {
+        let block = """
+        name: b
+        program: BLOCK-1
+        scripts:
+          - name: auxtel/take_image_latiss.py
+            parameters:
+              image_type: FLAT
+              exp_times: 6
+              filter: OG550_65mm
+        """
+        let (d, dir) = try sequenceProblems(scenario: scenarioRunning("[BLOCK-1]"), files: ["BLOCK-1.yaml": block])
+        let e = try #require(d.first)
+        #expect(d.count == 1 && e.file == dir + "/Sequences/BLOCK-1.yaml" && e.line == 8)
+        #expect(e.message.contains("not installed in the filter wheel"))
+    }
+
+    @Test func aCheckOnAnImageNobodyTakesIsAnError() throws {
+        let check = """
+        contingencies:
+          - name: x
+            when: {image_type: FLAT, filter: SDSSg_65mm, exp_time: 6 s}
+            below: 10 adu
+
+        """
+        let block = "name: b\nprogram: BLOCK-1\nscripts:\n  - name: auxtel/make_latiss_calibrations.py\n    parameters: {script_mode: BIAS_DARK}\n"
+        let (d, _) = try sequenceProblems(scenario: scenarioRunning("[BLOCK-1]", contingencies: check), files: ["BLOCK-1.yaml": block])
+        let e = try #require(d.first)
+        #expect(d.count == 1 && e.path == "contingencies[0].when" && e.line == 6)
+        #expect(e.message.contains("no script of the run takes such an image"))
+    }
+
+    @Test func malformedContingencyIsReportedWithWhatIsAllowed() throws {
+        let check = """
+        contingencies:
+          - name: x
+            when: {image_type: FLAT, filtre: SDSSr_65mm}
+            below: 10
+            scripts:
+              - name: auxtel/atdome/home_dom.py
+            on_restart_limit: [BLOCK-31]
+
+        """
+        let (d, _) = try sequenceProblems(scenario: scenarioRunning("[BLOCK-1]", contingencies: check),
+                                          files: ["BLOCK-1.yaml": "name: b\nprogram: BLOCK-1\nscripts: []\n"])
+        #expect(d.contains { $0.path == "contingencies[0].when.filtre" && $0.message.contains("did you mean `filter`") })
+        #expect(d.contains { $0.path == "contingencies[0].below" && $0.message.contains("has no unit") })
+        #expect(d.contains { $0.path == "contingencies[0].scripts[0].name" && $0.message.contains("did you mean `auxtel/atdome/home_dome.py`") })
+        #expect(d.allSatisfy { $0.line >= 4 })
+    }
+
+    @Test func aRunNeverStartsOnAFailedFile() throws {
+        // `obsim run` builds its study from ScenarioLoader.load: a failed file throws before any trial.
+        let (d, dir) = try sequenceProblems(scenario: scenarioRunning("[BLOCK-1]"),
+                                            files: ["BLOCK-1.yaml": "name: b\nprogram: BLOCK-1\nscripts:\n  - name: nope\n"])
+        #expect(!d.isEmpty)
+        #expect(throws: ScenarioErrors.self) { try ScenarioLoader.load(path: dir + "/s.yaml") }
+    }
+}
