@@ -15,26 +15,28 @@ WORKLOADS=("$@")
 [ ${#WORKLOADS[@]} -gt 0 ] || WORKLOADS=(latiss-timing latiss-roi-statistics twilight-sweep metis-pixels)
 THREADS=${THREADS:-1}
 WORK=$(mktemp -d)
-trap 'rm -rf "$WORK"' EXIT
+# The scenario copies sit beside the originals: scenarios name sequence files relative to themselves.
+SC=Scenarios/.compare-$$
+trap 'rm -rf "$WORK" "$SC".*.yaml' EXIT
 
 # The same scenario, trial count and fidelity as `obsim bench study` uses for each workload.
 setup() {
     case $1 in
-        latiss-timing) sed 's/^  detector: .*/  detector: timing/' Scenarios/latiss-weekly.yaml >"$WORK/$1.yaml"; echo 2000 ;;
-        latiss-roi-statistics) sed 's/^  detector: .*/  detector: roi-statistics/' Scenarios/latiss-weekly.yaml >"$WORK/$1.yaml"; echo 1000 ;;
-        twilight-sweep) cp Scenarios/twilight-feasibility-year.yaml "$WORK/$1.yaml"; echo 2 ;;
-        metis-pixels) sed 's/^  detector: .*/  detector: roi-pixels/' Scenarios/metis-internal-flat.yaml >"$WORK/$1.yaml"; echo 4 ;;
+        latiss-timing) sed 's/^  detector: .*/  detector: timing/' Scenarios/latiss-weekly.yaml >"$SC.$1.yaml"; echo 2000 ;;
+        latiss-roi-statistics) sed 's/^  detector: .*/  detector: roi-statistics/' Scenarios/latiss-weekly.yaml >"$SC.$1.yaml"; echo 1000 ;;
+        twilight-sweep) cp Scenarios/twilight-feasibility-year.yaml "$SC.$1.yaml"; echo 2 ;;
+        metis-pixels) sed 's/^  detector: .*/  detector: roi-pixels/' Scenarios/metis-internal-flat.yaml >"$SC.$1.yaml"; echo 4 ;;
         *) echo "unknown workload $1" >&2; exit 2 ;;
     esac
 }
 cpu() {  # binary workload trials -> CPU seconds
-    /usr/bin/time -f "%U %S" -o "$WORK/time" "$1" run "$WORK/$2.yaml" --trials "$3" --seed 1 --threads "$THREADS" \
-        --out "$WORK/out" >/dev/null 2>&1
+    /usr/bin/time -f "%U %S" -o "$WORK/time" "$1" run "$SC.$2.yaml" --trials "$3" --seed 1 --threads "$THREADS" \
+        --out "$WORK/out" >/dev/null 2>"$WORK/err" || { echo "$1 failed on $2:" >&2; cat "$WORK/err" >&2; exit 1; }
     awk '{print $1 + $2}' "$WORK/time"
 }
 irs() {  # binary workload trials -> instructions (callgrind on a debug-stripped copy)
-    valgrind --tool=callgrind --callgrind-out-file="$WORK/cg" "$1" run "$WORK/$2.yaml" --trials "$3" --seed 1 \
-        --threads 1 --out "$WORK/out" >/dev/null 2>&1
+    valgrind --tool=callgrind --callgrind-out-file="$WORK/cg" "$1" run "$SC.$2.yaml" --trials "$3" --seed 1 \
+        --threads 1 --out "$WORK/out" >/dev/null 2>"$WORK/err" || { echo "$1 failed on $2:" >&2; tail -5 "$WORK/err" >&2; exit 1; }
     grep '^summary:' "$WORK/cg" | awk '{print $2}'
 }
 cp "$OLD" "$WORK/old"; cp "$NEW" "$WORK/new"
