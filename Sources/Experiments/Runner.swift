@@ -111,7 +111,7 @@ public enum StudyRunner {
     /// that runs it; statistics merge exactly, so the state does not depend on the thread count either.
     ///
     /// Threads share the work by (trial, sweep point) pairs, handed out in trial-major order in batches
-    /// small enough that every thread has work even for a handful of trials (a sweep of 325 points at 20
+    /// small enough that every thread has work even for a handful of trials (a sweep of 338 points at 20
     /// trials, or 6 points at 2). A trial counts, and is added to the statistics, once all of its points
     /// are done, so a stopped run never holds a trial at some points and not at others.
     public static func run(_ scenario: Scenario, options: RunOptions, sink: (any TrialSink)? = nil) throws -> StudyState {

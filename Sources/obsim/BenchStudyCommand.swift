@@ -34,7 +34,7 @@ enum StudyWorkload: String, ExpressibleByArgument, CaseIterable {
         switch self {
         case .latissTiming: return 2000
         case .latissROI: return 1000
-        case .twilightSweep: return 2      // × 325 sweep points (25 dates × 13 start offsets)
+        case .twilightSweep: return 2      // × 338 sweep points (26 dates × 13 start offsets)
         case .metisPixels: return 4        // × 6 sweep points of SEQ NEXPO
         }
     }
@@ -46,7 +46,7 @@ struct BenchStudy: ParsableCommand {
         abstract: "Trials per CPU-second of fixed study workloads (medians of interleaved rounds).",
         discussion: """
         Workloads: latiss-timing and latiss-roi-statistics (Scenarios/latiss-weekly.yaml at detector timing and \
-        roi-statistics), twilight-sweep (Scenarios/twilight-feasibility-year.yaml, 325 sweep points), \
+        roi-statistics), twilight-sweep (Scenarios/twilight-feasibility-year.yaml, 338 sweep points), \
         metis-pixels (Scenarios/metis-internal-flat.yaml at roi-pixels). Each round runs every selected workload \
         once, in order, so a background load spreads over all of them; CPU time is getrusage(RUSAGE_SELF) user + \
         system around the study, which excludes time the process was not scheduled. `checksum` is the pooled \

@@ -203,8 +203,8 @@ final class RecordingSink: TrialSink {
     @Test func aHandfulOfTrialsOfASweepKeepsBothThreadsBusy() {
         // 2 trials × 3 points on 2 threads: single (trial, point) items, not one chunk of whole trials.
         #expect(StudyRunner.workSplit(items: 6, threads: 2) == (2, 1))
-        // A 20-trial sweep of 325 points: batches of 16, hundreds of them per thread.
-        #expect(StudyRunner.workSplit(items: 6500, threads: 2) == (2, 16))
+        // A 20-trial sweep of 338 points: batches of 16, hundreds of them per thread.
+        #expect(StudyRunner.workSplit(items: 6760, threads: 2) == (2, 16))
         #expect(StudyRunner.workSplit(items: 1, threads: 2) == (1, 1))
     }
 
