@@ -5,7 +5,7 @@ SWIFT ?= swift
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 RELEASE_BIN := .build/release/obsim
 
-.PHONY: deps build release run test bench bench-simpy check-timing clean
+.PHONY: deps build release run test bench bench-simpy check-timing fuzz clean
 
 # GSL, CFITSIO and pkg-config come from Debian's packages when pkg-config cannot find them.
 deps:
@@ -47,6 +47,24 @@ bench: release
 	$(RELEASE_BIN) bench kernel --runs 5
 	$(RELEASE_BIN) bench kernel --workload mmc --runs 3
 	$(RELEASE_BIN) bench study --rounds 3
+
+# libFuzzer over every input parser, FUZZ_SECONDS each (default 60), from the committed seeds in
+# Fuzz/corpus/ (and the scenarios and block files); new inputs go to .build/fuzz-corpus/, crashes to .build/fuzz-crashes/.
+# Its own build folder, with sanitizers, so the normal build is untouched. Leak checks are off: lazily
+# initialised globals (procedure schemas) live until exit by design.
+FUZZ_SECONDS ?= 60
+fuzz: deps
+	OBSIM_FUZZ=1 $(SWIFT) build --build-path .build/fuzz -Xswiftc -sanitize=fuzzer,address \
+		--product FuzzScenario
+	OBSIM_FUZZ=1 $(SWIFT) build --build-path .build/fuzz -Xswiftc -sanitize=fuzzer,address --product FuzzBlock
+	OBSIM_FUZZ=1 $(SWIFT) build --build-path .build/fuzz -Xswiftc -sanitize=fuzzer,address --product FuzzState
+	@mkdir -p .build/fuzz-corpus/scenario .build/fuzz-corpus/block .build/fuzz-corpus/state .build/fuzz-crashes
+	ASAN_OPTIONS=detect_leaks=0 .build/fuzz/debug/FuzzScenario -max_total_time=$(FUZZ_SECONDS) -max_len=8192 -rss_limit_mb=2048 -timeout=10 \
+		-artifact_prefix=.build/fuzz-crashes/scenario- .build/fuzz-corpus/scenario Fuzz/corpus/scenario Scenarios
+	ASAN_OPTIONS=detect_leaks=0 .build/fuzz/debug/FuzzBlock -max_total_time=$(FUZZ_SECONDS) -max_len=16384 -rss_limit_mb=2048 -timeout=10 \
+		-artifact_prefix=.build/fuzz-crashes/block- .build/fuzz-corpus/block Sequences
+	ASAN_OPTIONS=detect_leaks=0 .build/fuzz/debug/FuzzState -max_total_time=$(FUZZ_SECONDS) -max_len=65536 -rss_limit_mb=2048 -timeout=10 \
+		-artifact_prefix=.build/fuzz-crashes/state- .build/fuzz-corpus/state Fuzz/corpus/state
 
 clean:
 	rm -rf .build

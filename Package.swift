@@ -3,6 +3,7 @@
 // Module arrows follow ../shared/DESIGN.md: obsim -> Reporting, Experiments, ScenarioKit -> Procedures
 // -> Observatory, Analysis -> SimKernel -> CGSL. Nothing below `obsim` prints.
 import PackageDescription
+import Foundation
 
 let strict: [SwiftSetting] = [.swiftLanguageMode(.v6)]
 
@@ -45,3 +46,17 @@ let package = Package(
         .testTarget(name: "ReportingTests", dependencies: ["Reporting", "Experiments", "CFITSIO"], swiftSettings: strict),
     ]
 )
+
+// Fuzz targets (`make fuzz`): only when OBSIM_FUZZ is set, as they link libFuzzer, which exists only in a
+// `-sanitize=fuzzer` build; the normal build and `make test` never see them.
+if ProcessInfo.processInfo.environment["OBSIM_FUZZ"] != nil {
+    package.targets += [
+        .target(name: "FuzzDriver", path: "Fuzz/Sources/FuzzDriver", swiftSettings: strict),
+        .executableTarget(name: "FuzzScenario", dependencies: ["FuzzDriver", "ScenarioKit", "Procedures"],
+                          path: "Fuzz/Sources/FuzzScenario", swiftSettings: strict),
+        .executableTarget(name: "FuzzBlock", dependencies: ["FuzzDriver", "ScenarioKit", "Procedures"],
+                          path: "Fuzz/Sources/FuzzBlock", swiftSettings: strict),
+        .executableTarget(name: "FuzzState", dependencies: ["FuzzDriver", "Experiments", "Reporting"],
+                          path: "Fuzz/Sources/FuzzState", swiftSettings: strict),
+    ]
+}

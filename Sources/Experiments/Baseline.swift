@@ -175,11 +175,22 @@ public enum BaselineFile {
               let seed = j["seed"]?.int64Value, let trials = j["trials"]?.int64Value, let tol = j["tolerance"],
               let p50 = tol["p50_relative"]?.doubleValue, let p95 = tol["p95_relative"]?.doubleValue, let alpha = tol["mann_whitney_alpha"]?.doubleValue,
               let timings = j["timings"]?.objectValue, let traces = j["traces"]?.arrayValue else { throw fail("a field") }
+        // A hand-edited baseline is checked like a part's state: nothing out of range reaches a conversion.
+        guard seed >= 0 else { throw fail("seed (\(seed), must be ≥ 0)") }
+        guard trials >= 1, trials <= StateFile.maximumTrials else { throw fail("trials (\(trials), must be 1 to \(StateFile.maximumTrials))") }
+        guard p50 > 0, p50.isFinite, p95 > 0, p95.isFinite, alpha > 0, alpha < 1 else { throw fail("tolerance (positive fractions, alpha in (0, 1))") }
+        let checkedTimings = try timings.mapValues { t in
+            do {
+                return try StateFile.stats(t) { StateFile.StateProblem(what: "\($0) is missing or malformed") }
+            } catch let e as StateFile.StateProblem {
+                throw MergeError("\(url.path): timings: \(e.what) (baseline schema \(Baseline.schemaVersion))")
+            }
+        }
         return Baseline(scenario: name, seed: UInt64(seed), trials: Int(trials), medianTolerance: p50, p95Tolerance: p95, alpha: alpha,
-                        timings: try timings.mapValues { try StateFile.stats($0, fail) },
+                        timings: checkedTimings,
                         traces: try traces.map {
-                            guard let t = $0["trial"]?.int64Value, let f = $0["fingerprint"]?.stringValue, let fp = UInt64(f, radix: 16),
-                                  let n = $0["record_count"]?.int64Value, let r = $0["records"]?.arrayValue else { throw fail("traces") }
+                            guard let t = $0["trial"]?.int64Value, t >= 0, let f = $0["fingerprint"]?.stringValue, let fp = UInt64(f, radix: 16),
+                                  let n = $0["record_count"]?.int64Value, n >= 0, let r = $0["records"]?.arrayValue else { throw fail("traces") }
                             return Baseline.TracedTrial(trial: Int(t), fingerprint: fp, recordCount: Int(n), records: r.compactMap(\.stringValue))
                         })
     }

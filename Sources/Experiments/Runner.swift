@@ -34,7 +34,8 @@ public struct RunOptions: Sendable {
     public var threads: Int
     /// The trials this run covers; the whole study by default.
     public var trialRange: Range<Int>
-    /// Checked between trials; true stops the run cleanly (Ctrl-C), leaving a partial state.
+    /// Checked between trials and between a trial's events; true stops the run (Ctrl-C), abandoning the
+    /// trials in progress and leaving a partial state of the completed ones.
     public var shouldStop: @Sendable () -> Bool
     /// Called after each finished chunk with (trials done, trials in this run).
     public var progress: @Sendable (Int, Int) -> Void
@@ -49,9 +50,10 @@ public struct RunOptions: Sendable {
 
     /// Shard `index` of `count` (0-based) of `trials`: contiguous, sizes differing by at most one.
     public static func shardRange(index: Int, count: Int, trials: Int) -> Range<Int> {
-        let lo = trials * index / count
-        let hi = trials * (index + 1) / count
-        return lo..<hi
+        // In 128 bits: trials × index overflows Int long before either does.
+        let lo = Int128(trials) * Int128(index) / Int128(count)
+        let hi = Int128(trials) * Int128(index + 1) / Int128(count)
+        return Int(lo)..<Int(hi)
     }
 }
 
@@ -63,9 +65,11 @@ public enum StudyRunner {
 
     /// Runs one trial on the calling thread.
     public static func runTrial(_ procedure: any Procedure, scenario: Scenario, point: SweepPoint, trial: Int,
-                                trace: Bool = false, keepsDetail: Bool = false) throws -> TrialRun {
+                                trace: Bool = false, keepsDetail: Bool = false,
+                                isCancelled: (@Sendable () -> Bool)? = nil) throws -> TrialRun {
         let sim = Simulation(seed: scenario.study.seed, trial: UInt64(trial))
         defer { sim.shutDown() }
+        sim.isCancelled = isCancelled
         if trace { sim.trace = Trace() }
         let context = TrialContext(simulation: sim, seed: scenario.study.seed, trial: UInt64(trial), site: scenario.site,
                                    epochUnixSeconds: scenario.point(point).epochUnixSeconds,
@@ -139,7 +143,11 @@ public enum StudyRunner {
                     let t = range.lowerBound + item / pointCount, p = item % pointCount
                     let run: TrialRun
                     do {
-                        run = try runTrial(procedures[p], scenario: scenario, point: points[p], trial: t)
+                        run = try runTrial(procedures[p], scenario: scenario, point: points[p], trial: t, isCancelled: options.shouldStop)
+                    } catch is Simulation.SimulationCancelled {
+                        // Stopped inside a trial: it is abandoned, the completed ones make the partial state.
+                        stop.store(true, ordering: .relaxed)
+                        break outer
                     } catch {
                         shared.withLock { if $0.error == nil { $0.error = error } }
                         stop.store(true, ordering: .relaxed)

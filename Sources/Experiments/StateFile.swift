@@ -61,12 +61,34 @@ public enum StateFile {
 
     // MARK: Reading
 
+    /// The most trials per sweep point a state may claim (also the bound `validate` puts on a study).
+    public static let maximumTrials = 1 << 40
+
+    /// Reads a state file and checks it for internal consistency before anything is built from it: every
+    /// count, index and limb within the bounds a run can produce, the statistics agreeing with each other
+    /// and with the trials the state claims. A hand-edited or corrupted part is refused, naming what is wrong.
     public static func read(_ url: URL) throws -> StudyState {
         let data: Data
         do { data = try Data(contentsOf: url) } catch { throw MergeError("cannot read \(url.path): \(error.localizedDescription)") }
+        return try read(data: data, name: url.path)
+    }
+
+    /// The same, from the bytes of a state file; `name` (its path) goes into the errors.
+    public static func read(data: Data, name: String) throws -> StudyState {
         let j: JSONValue
-        do { j = try JSONValue.parse(data) } catch { throw MergeError("\(url.path) is not JSON: \(error.localizedDescription)") }
-        func fail(_ what: String) -> MergeError { MergeError("\(url.path): \(what) is missing or malformed (state schema \(StudyState.schemaVersion))") }
+        do { j = try JSONValue.parse(data) } catch { throw MergeError("\(name) is not JSON: \(error.localizedDescription)") }
+        do {
+            return try state(from: j)
+        } catch let e as StateProblem {
+            throw MergeError("\(name): \(e.what) (state schema \(StudyState.schemaVersion))")
+        }
+    }
+
+    struct StateProblem: Error { let what: String }
+
+    static func state(from j: JSONValue) throws -> StudyState {
+        func fail(_ what: String) -> StateProblem { StateProblem(what: "\(what) is missing or malformed") }
+        func bad(_ what: String) -> StateProblem { StateProblem(what: what) }
         guard j["schema"]?.int64Value == Int64(StudyState.schemaVersion) else { throw fail("schema") }
         guard let scenario = j["scenario"]?.stringValue, let procedure = j["procedure"]?.stringValue,
               let digest = j["content_digest"]?.stringValue, let seedValue = j["seed"], let trials = j["trials"]?.int64Value,
@@ -79,6 +101,7 @@ public enum StateFile {
         case .uint(let u): seed = u
         default: throw fail("seed")
         }
+        guard trials >= 1, trials <= maximumTrials else { throw bad("trials \(trials) is outside 1...\(maximumTrials)") }
         var s = StudyState.empty
         s.scenario = scenario
         s.procedure = procedure
@@ -89,48 +112,135 @@ public enum StateFile {
             guard let n = $0["name"]?.stringValue, let u = $0["unit"]?.stringValue else { throw fail("metrics") }
             return MetricSpec(n, unit: u, doc: $0["doc"]?.stringValue ?? "")
         }
-        s.sweepPaths = paths.compactMap(\.stringValue)
-        s.pointLabels = labels.map { $0.arrayValue?.compactMap(\.stringValue) ?? [] }
+        let metricNames = Set(s.metrics.map(\.name))
+        guard metricNames.count == s.metrics.count, metricNames.contains("duration_s") else {
+            throw bad("metrics must be distinct and include duration_s")
+        }
+        s.sweepPaths = try paths.map { guard let p = $0.stringValue else { throw fail("sweep_paths") }; return p }
+        s.pointLabels = try labels.map { l in
+            guard let a = l.arrayValue, a.count == s.sweepPaths.count else { throw bad("a point label does not have one value per swept path (\(s.sweepPaths.count))") }
+            return try a.map { guard let v = $0.stringValue else { throw fail("point_labels") }; return v }
+        }
+        guard !points.isEmpty, points.count == s.pointLabels.count else {
+            throw bad("\(points.count) point(s) but \(s.pointLabels.count) point label(s); a state has one of each per sweep point, at least one")
+        }
         s.trialRanges = try ranges.map {
-            guard let a = $0.arrayValue, a.count == 2, let lo = a[0].int64Value, let hi = a[1].int64Value, lo <= hi else { throw fail("trial_ranges") }
+            guard let a = $0.arrayValue, a.count == 2, let lo = a[0].int64Value, let hi = a[1].int64Value else { throw fail("trial_ranges") }
+            guard lo >= 0, lo <= hi, hi <= trials else { throw bad("trial range \(lo)..<\(hi) is outside the study's 0..<\(trials)") }
             return Int(lo)..<Int(hi)
+        }
+        for (a, b) in zip(s.trialRanges, s.trialRanges.dropFirst()) where b.lowerBound < a.upperBound {
+            throw bad("trial ranges \(a) and \(b) are not sorted and disjoint")
+        }
+        let covered = s.trialRanges.reduce(0) { $0 + $1.count }
+        guard completed >= 0, completed <= covered, partial || completed == covered else {
+            throw bad("completed_trials \(completed) does not fit its trial ranges (\(covered) trials\(partial ? "" : ", not partial"))")
         }
         s.completedTrials = Int(completed)
         s.partial = partial
-        s.points = try points.map { p in
+        let trialCount = UInt64(completed)
+        s.points = try points.enumerated().map { index, p in
             guard let m = p["metrics"]?.objectValue, let o = p["outcomes"]?.objectValue, let st = p["steps"]?.objectValue else { throw fail("points") }
+            func inPoint(_ what: String) -> StateProblem { bad("point \(index): \(what)") }
             var ps = PointState(metricNames: [])
             ps.metrics = try m.mapValues { try stats($0, fail) }
-            ps.outcomes = try o.mapValues { guard let c = $0.int64Value, c >= 0 else { throw fail("outcomes") }; return UInt64(c) }
+            for (name, stat) in ps.metrics {
+                guard metricNames.contains(name) else { throw inPoint("metric \(name) is not one of the state's metrics") }
+                guard stat.count <= trialCount else { throw inPoint("metric \(name) has \(stat.count) values from \(trialCount) trials") }
+            }
+            guard ps.metrics["duration_s"]?.count ?? 0 == trialCount else {
+                throw inPoint("duration_s has \(ps.metrics["duration_s"]?.count ?? 0) values, not one per completed trial (\(trialCount))")
+            }
+            var outcomeTotal: UInt64 = 0
+            ps.outcomes = try o.mapValues {
+                guard let c = $0.int64Value, c >= 0 else { throw fail("outcomes") }
+                let (sum, overflow) = outcomeTotal.addingReportingOverflow(UInt64(c))
+                guard !overflow else { throw inPoint("outcome counts overflow") }
+                outcomeTotal = sum
+                return UInt64(c)
+            }
+            guard outcomeTotal == trialCount else { throw inPoint("outcomes add up to \(outcomeTotal), not completed_trials \(trialCount)") }
             ps.steps = try st.mapValues {
                 guard let lane = $0["lane"]?.stringValue, let sec = $0["seconds"] else { throw fail("steps") }
-                return StepStatistics(lane: lane, seconds: try stats(sec, fail))
+                let seconds = try stats(sec, fail)
+                guard seconds.count <= trialCount else { throw inPoint("a step has \(seconds.count) values from \(trialCount) trials") }
+                return StepStatistics(lane: lane, seconds: seconds)
             }
             return ps
         }
         return s
     }
 
-    static func stats(_ j: JSONValue, _ fail: (String) -> MergeError) throws -> RunningStatistics {
+    /// Bucket indices a finite |x| ≥ the sketch's smallest magnitude can have.
+    static let bucketIndices = QuantileSketch.index(QuantileSketch.minimumMagnitude)...QuantileSketch.index(Double.greatestFiniteMagnitude)
+
+    static func stats(_ j: JSONValue, _ fail: (String) -> StateProblem) throws -> RunningStatistics {
+        func bad(_ what: String) -> StateProblem { StateProblem(what: what) }
         func u(_ k: String) throws -> UInt64 { guard let v = j[k]?.int64Value, v >= 0 else { throw fail(k) }; return UInt64(v) }
         func d(_ k: String) throws -> Double { guard let h = j[k]?.stringValue, let b = UInt64(h, radix: 16) else { throw fail(k) }; return Double(bitPattern: b) }
         func e(_ k: String) throws -> ExactSum {
             var limbs = [Int64](repeating: 0, count: ExactSum.limbCount)
             for pair in j[k]?.arrayValue ?? [] {
                 guard let a = pair.arrayValue, a.count == 2, let i = a[0].int64Value, let v = a[1].int64Value, i >= 0, Int(i) < limbs.count else { throw fail(k) }
+                // Written normalised: every limb in [0, 2^32) but the top one, which only carries the sign.
+                let allowed: ClosedRange<Int64> = Int(i) == limbs.count - 1 ? -1...0 : 0...0xFFFF_FFFF
+                guard allowed.contains(v) else { throw bad("\(k) limb \(i) = \(v) is outside \(allowed)") }
                 limbs[Int(i)] = v
             }
             return ExactSum(limbs: limbs)
         }
-        func b(_ k: String) throws -> BucketStore {
-            try BucketStore(sparse: (j[k]?.arrayValue ?? []).map {
-                guard let a = $0.arrayValue, a.count == 2, let i = a[0].int64Value, let c = a[1].int64Value, c >= 0 else { throw fail(k) }
+        func b(_ k: String) throws -> (store: BucketStore, total: UInt64, indices: ClosedRange<Int>?) {
+            var previous: Int64?
+            var total: UInt64 = 0
+            let pairs = try (j[k]?.arrayValue ?? []).map { pair -> (index: Int, count: UInt64) in
+                guard let a = pair.arrayValue, a.count == 2, let i = a[0].int64Value, let c = a[1].int64Value, c > 0 else { throw fail(k) }
+                guard bucketIndices.contains(Int(i)) else { throw bad("\(k) bucket index \(i) is outside \(bucketIndices)") }
+                guard previous.map({ $0 < i }) ?? true else { throw bad("\(k) bucket indices are not ascending") }
+                previous = i
+                let (sum, overflow) = total.addingReportingOverflow(UInt64(c))
+                guard !overflow else { throw bad("\(k) bucket counts overflow") }
+                total = sum
                 return (index: Int(i), count: UInt64(c))
-            })
+            }
+            return (BucketStore(sparse: pairs), total, pairs.isEmpty ? nil : pairs[0].index...pairs[pairs.count - 1].index)
         }
-        let sketch = QuantileSketch(positive: try b("positive"), negative: try b("negative"), zeros: try u("zeros"))
-        return RunningStatistics(count: try u("count"), sum: try e("sum"), sumOfSquares: try e("sum_sq"),
-                                 minimum: try d("min"), maximum: try d("max"), sketch: sketch)
+        let count = try u("count")
+        let positive = try b("positive"), negative = try b("negative"), zeros = try u("zeros")
+        let (partial, o1) = positive.total.addingReportingOverflow(negative.total)
+        let (sketchCount, o2) = partial.addingReportingOverflow(zeros)
+        guard !o1, !o2, sketchCount == count else { throw bad("count \(count) differs from the sketch's buckets (\(o1 || o2 ? "overflow" : "\(sketchCount)"))") }
+        let sum = try e("sum"), sumOfSquares = try e("sum_sq")
+        let minimum = try d("min"), maximum = try d("max")
+        if count == 0 {
+            guard minimum == .infinity, maximum == -.infinity, sum.value == 0, sumOfSquares.value == 0 else {
+                throw bad("statistics of no values must have min +inf, max -inf and zero sums")
+            }
+        } else {
+            guard minimum.isFinite, maximum.isFinite, minimum <= maximum else { throw bad("min \(minimum) / max \(maximum) are not finite and ordered") }
+            let n = Double(count)
+            let mean = sum.value / n
+            let slack = 1e-9 * Swift.max(abs(minimum), abs(maximum))
+            guard mean >= minimum - slack, mean <= maximum + slack else { throw bad("mean \(mean) lies outside [min \(minimum), max \(maximum)]") }
+            let largestSquare = Swift.max(minimum * minimum, maximum * maximum)
+            guard sumOfSquares.value >= 0, sumOfSquares.value <= n * largestSquare * (1 + 1e-9) else {
+                throw bad("sum of squares \(sumOfSquares.value) does not fit \(count) values in [\(minimum), \(maximum)]")
+            }
+            // Each value lands in the bucket of its magnitude, so the buckets must lie within [min, max].
+            let tiny = QuantileSketch.minimumMagnitude
+            if let r = positive.indices {
+                guard maximum >= tiny, r.upperBound <= QuantileSketch.index(maximum), r.lowerBound >= QuantileSketch.index(Swift.max(minimum, tiny)) else {
+                    throw bad("positive buckets \(r) lie outside [min, max]")
+                }
+            }
+            if let r = negative.indices {
+                guard minimum <= -tiny, r.upperBound <= QuantileSketch.index(-minimum), r.lowerBound >= QuantileSketch.index(Swift.max(-maximum, tiny)) else {
+                    throw bad("negative buckets \(r) lie outside [min, max]")
+                }
+            }
+            if zeros > 0, minimum >= tiny || maximum <= -tiny { throw bad("zeros counted but [min, max] excludes 0") }
+        }
+        let sketch = QuantileSketch(positive: positive.store, negative: negative.store, zeros: zeros)
+        return RunningStatistics(count: count, sum: sum, sumOfSquares: sumOfSquares, minimum: minimum, maximum: maximum, sketch: sketch)
     }
 }
 

@@ -137,19 +137,25 @@ public struct MergeError: Error, CustomStringConvertible {
 }
 
 public enum StudyMerge {
-    /// Merges shard states of one study. They must share scenario content, seed and trial count, and
-    /// their trial ranges must not overlap.
-    public static func merge(_ parts: [StudyState]) throws -> StudyState {
+    /// Merges shard states of one study. They must share scenario content, seed, trial count, metrics and
+    /// sweep points, and their trial ranges must not overlap. `names` (the parts' paths) go into errors.
+    /// The merge is partial when a part is, or when the parts together do not cover every trial.
+    public static func merge(_ parts: [StudyState], names: [String]? = nil) throws -> StudyState {
         guard var merged = parts.first else { throw MergeError("nothing to merge") }
-        for p in parts.dropFirst() {
+        let names = names ?? parts.indices.map { "part \($0 + 1)" }
+        for (p, name) in zip(parts, names).dropFirst() {
             guard p.contentDigest == merged.contentDigest, p.scenario == merged.scenario else {
-                throw MergeError("part of scenario \(p.scenario) (content \(p.contentDigest)) does not match \(merged.scenario) (content \(merged.contentDigest))")
+                throw MergeError("\(name): part of scenario \(p.scenario) (content \(p.contentDigest)) does not match \(merged.scenario) (content \(merged.contentDigest)) of \(names[0])")
             }
             guard p.seed == merged.seed, p.trials == merged.trials else {
-                throw MergeError("parts disagree on seed or trials: seed \(p.seed) vs \(merged.seed), trials \(p.trials) vs \(merged.trials)")
+                throw MergeError("\(name): parts disagree on seed or trials: seed \(p.seed) vs \(merged.seed), trials \(p.trials) vs \(merged.trials) of \(names[0])")
+            }
+            guard p.procedure == merged.procedure, p.metrics == merged.metrics, p.sweepPaths == merged.sweepPaths,
+                  p.pointLabels == merged.pointLabels, p.points.count == merged.points.count else {
+                throw MergeError("\(name): procedure, metrics or sweep points differ from those of \(names[0])")
             }
             for r in p.trialRanges where merged.trialRanges.contains(where: { $0.overlaps(r) }) {
-                throw MergeError("trials \(r.lowerBound)..<\(r.upperBound) appear in two parts")
+                throw MergeError("\(name): trials \(r.lowerBound)..<\(r.upperBound) appear in two parts")
             }
             for i in merged.points.indices { merged.points[i].merge(p.points[i]) }
             merged.trialRanges += p.trialRanges
@@ -163,6 +169,7 @@ public enum StudyMerge {
             if let last = coalesced.last, last.upperBound == r.lowerBound { coalesced[coalesced.count - 1] = last.lowerBound..<r.upperBound } else { coalesced.append(r) }
         }
         merged.trialRanges = coalesced
+        if coalesced != [0..<merged.trials] { merged.partial = true }
         return merged
     }
 }

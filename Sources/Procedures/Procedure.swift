@@ -10,7 +10,7 @@ import Synchronization
 /// `runTrial` once per trial, each in its own `Simulation` on one thread. An instance is shared by the
 /// threads of a study, so it holds only immutable configuration; per-trial state lives in `runTrial`.
 public protocol Procedure: Sendable {
-    /// The name scenarios use (`procedure: latiss-weekly`): lower case, words joined by `-`.
+    /// The name scenarios use (`procedure: latiss`): lower case, words joined by `-`.
     static var name: String { get }
     /// One line for `obsim` listings and the scenario reference.
     static var summary: String { get }
@@ -149,6 +149,8 @@ public struct TrialContext {
     /// True for the one trial whose frames, series and other detail a report shows (`--frames`, the
     /// median trial of a figure): the procedure then fills `TrialResult.frames` and `.series`.
     public let keepsDetail: Bool
+    /// MJD of `epochUnixSeconds` (MJD 40587 is the Unix epoch): frames' MJD-OBS and DATE-OBS count from it.
+    public var epochMJD: Double { epochUnixSeconds / 86_400 + 40_587 }
 
     public init(simulation: Simulation, seed: UInt64, trial: UInt64, site: SiteLocation, epochUnixSeconds: Double,
                 nightsUnixSeconds: [Double], fidelity: DetectorFidelity, keepsDetail: Bool) {

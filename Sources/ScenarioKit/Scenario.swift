@@ -10,6 +10,8 @@ public struct Scenario: Sendable {
     public var procedureName: String
     public var procedureType: any Procedure.Type
     public var site: SiteLocation
+    /// The line of `site:` in the file (nil for the default site), for messages about the site.
+    public var siteLine: Int? = nil
     /// UTC instant (Unix seconds) at simulated time 0.
     public var epochUnixSeconds: Double
     public var nightsUnixSeconds: [Double]

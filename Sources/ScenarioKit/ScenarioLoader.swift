@@ -42,6 +42,9 @@ public enum ScenarioLoader {
     public static let defaultEpoch = "2026-01-01"
     /// A sweep point count beyond this is surely a typo in a range's step.
     public static let maximumSweepPoints = 10_000
+    /// Trials × sweep points: about a year of one core at the fastest procedures.
+    public static let maximumTrialRuns = 1e10
+    public static let maximumNights = 36_600
 }
 
 /// Collects diagnostics while walking the YAML node tree.
@@ -208,16 +211,33 @@ struct Validator {
         return nil
     }
 
+    /// Counts and durations a key documents no maximum for still get one: far beyond anything an
+    /// observatory does, and small enough that event counts, `Int` conversions and report axes stay exact.
+    public static let implicitCountMaximum = 1e9
+    public static let implicitDurationMaximum = 1e9  // s, about 32 years
+
     mutating func checkRange(_ value: ParameterValue, _ node: Node, _ path: String, _ spec: ParameterSpec) -> Bool {
-        guard spec.minimum != nil || spec.maximum != nil else { return true }
+        var maximum = spec.maximum, minimum = spec.minimum, implicit = false
+        switch spec.type {
+        case .integer:
+            if maximum == nil { maximum = Self.implicitCountMaximum; implicit = true }
+            if minimum == nil { minimum = -Self.implicitCountMaximum; implicit = true }
+        case .quantity(.time), .quantityList(.time):
+            if maximum == nil { maximum = Self.implicitDurationMaximum; implicit = true }
+            if minimum == nil { minimum = -Self.implicitDurationMaximum; implicit = true }
+        default: break
+        }
+        guard minimum != nil || maximum != nil else { return true }
         let numbers: [Double]
         switch value {
         case .numbers(let vs): numbers = vs
         default: numbers = value.numericValue.map { [$0] } ?? []
         }
-        for x in numbers where (spec.minimum.map { x < $0 } ?? false) || (spec.maximum.map { x > $0 } ?? false) {
-            let shown = spec.type == .integer ? String(Int(x)) : ParameterValue.number(x).text(as: spec.type == .integer ? .number : elementType(spec.type))
-            error(node, path, "\(shown) is out of range; allowed: \(spec.rangeText ?? "")")
+        for x in numbers where (minimum.map { x < $0 } ?? false) || (maximum.map { x > $0 } ?? false) {
+            let shown: String
+            if case .integer(let i) = value { shown = String(i) } else { shown = ParameterValue.number(x).text(as: elementType(spec.type)) }
+            let bounded = ParameterSpec(spec.key, spec.type, spec.requirement, min: minimum, max: maximum, doc: "")
+            error(node, path, "\(shown) is out of range; allowed: \(bounded.rangeText ?? "")\(implicit ? " (Obsim's bound on counts and durations)" : "")")
             return false
         }
         return true
@@ -401,6 +421,7 @@ struct Validator {
             }
         }
         guard diagnostics.isEmpty else { return nil }
+        scenario.siteLine = nodes["site"]?.key.mark?.line
         scenario.contentDigest = ScenarioDigest.of(scenario)
         return scenario
     }
@@ -476,6 +497,9 @@ struct Validator {
                 return nil
             }
             if to < from { error(node, "nights.to", "\(UTCDate.format(to)) is before `from` \(UTCDate.format(from))"); return nil }
+            guard (to - from) / every < Double(ScenarioLoader.maximumNights) else {
+                error(node, "nights", "gives more than \(ScenarioLoader.maximumNights) nights; at most \(ScenarioLoader.maximumNights) are allowed"); return nil
+            }
             return stride(from: from, through: to, by: every).map { $0 }
         default:
             error(node, "nights", "expected a list of dates or {from, to, every}, got \(Self.show(node))")
@@ -502,6 +526,15 @@ struct Validator {
             default:
                 if let axes = sweep(value, schema: schema) { study.sweep = axes } else { ok = false }
             }
+        }
+        // The product is bounded before any point is built: two axes of 10,000 would be 10^8 points.
+        let points = study.sweep.reduce(1.0) { $0 * Double($1.values.count) }
+        if points > Double(ScenarioLoader.maximumSweepPoints) {
+            error(node, "study.sweep", "gives \(NumberText.shortest(points)) sweep points in all; at most \(ScenarioLoader.maximumSweepPoints) are allowed")
+            ok = false
+        } else if Double(study.trials) * points > ScenarioLoader.maximumTrialRuns {
+            error(node, "study.trials", "\(study.trials) trials × \(Int(points)) sweep points is more than \(NumberText.shortest(ScenarioLoader.maximumTrialRuns)) trial runs, Obsim's bound on a study")
+            ok = false
         }
         return ok ? study : nil
     }
@@ -555,10 +588,12 @@ struct Validator {
                       let step = typedValue(stepNode, "\(base).step", stepType)?.numericValue else { ok = false; continue }
                 guard step > 0 else { error(stepNode, "\(base).step", "the step must be positive"); ok = false; continue }
                 guard to >= from else { error(toNode, "\(base).to", "`to` is below `from`"); ok = false; continue }
-                let count = Int(((to - from) / step * (1 + 1e-12)).rounded(.down)) + 1
-                guard count <= ScenarioLoader.maximumSweepPoints else {
-                    error(stepNode, "\(base).step", "gives \(count) points; at most \(ScenarioLoader.maximumSweepPoints) are allowed"); ok = false; continue
+                // Counted as a Double first: a tiny step over a wide span is more points than an Int holds.
+                let span = ((to - from) / step * (1 + 1e-12)).rounded(.down) + 1
+                guard span.isFinite, span <= Double(ScenarioLoader.maximumSweepPoints) else {
+                    error(stepNode, "\(base).step", "gives \(String(format: "%.3g", span)) points; at most \(ScenarioLoader.maximumSweepPoints) are allowed"); ok = false; continue
                 }
+                let count = Int(span)
                 // from + k·step, not repeated addition, so the values are exact multiples wherever possible.
                 for k in 0..<count {
                     let x = from + Double(k) * step

@@ -30,6 +30,9 @@ public final class Simulation: @unchecked Sendable {
     public private(set) var steps: [StepRecord] = []
     /// Set to false to skip step recording (the kernel benchmark does).
     public var recordsSteps = true
+    /// Asked before every event when set: true makes `run` throw `SimulationCancelled`, so an interrupted
+    /// study abandons a long trial at once instead of finishing it.
+    public var isCancelled: (@Sendable () -> Bool)?
 
     var queue = EventQueue()
     var seq: UInt64 = 0
@@ -162,6 +165,7 @@ public final class Simulation: @unchecked Sendable {
     public func run(until limit: Double = .infinity) throws {
         drainReady()
         while let top = queue.first, top.time < limit {
+            if let isCancelled, isCancelled() { throw SimulationCancelled() }
             _ = queue.pop()
             // A withdrawn wake-up (interrupted, or resumed some other way) must not move the clock.
             guard slots[Int(top.slot)].generation == top.generation else { continue }
@@ -171,6 +175,12 @@ public final class Simulation: @unchecked Sendable {
         }
         if limit.isFinite && limit > now { now = limit }
         try reportUnobservedFailures()
+    }
+
+    /// Thrown by `run` when `isCancelled` said so; the trial's results are incomplete and must be dropped.
+    public struct SimulationCancelled: Error, CustomStringConvertible {
+        public init() {}
+        public var description: String { "the simulation was cancelled" }
     }
 
     /// Ends the simulation: every process still waiting is resumed with `SimulationEnded` and allowed to

@@ -21,17 +21,9 @@ struct Merge: ParsableCommand {
     func run() throws {
         do {
             let states = try parts.map { try StateFile.read(URL(fileURLWithPath: $0).appendingPathComponent("state.json")) }
-            let merged = try StudyMerge.merge(states)
-            let folder = try ReportFolder(out)
-            // trials.csv: the parts' rows in trial order, one header.
-            let order = zip(parts, states).sorted { ($0.1.trialRanges.first?.lowerBound ?? 0) < ($1.1.trialRanges.first?.lowerBound ?? 0) }
-            var csv = Data()
-            for (i, (dir, _)) in order.enumerated() {
-                let text = try String(contentsOf: URL(fileURLWithPath: dir).appendingPathComponent("trials.csv"), encoding: .utf8)
-                csv.append(Data((i == 0 ? text : String(text.drop { $0 != "\n" }.dropFirst())).utf8))
-            }
-            try csv.write(to: folder.file("trials.csv"))
-            try ReportWriter.write(merged, description: "", into: folder)
+            let merged = try StudyMerge.merge(states, names: parts)
+            // The scenario is checked before anything is written: its content and metrics must be the parts'.
+            var study: Scenario?
             if let scenario {
                 var s = try loadScenario(scenario)
                 // The parts may have run with --trials/--seed overrides: take theirs before comparing.
@@ -41,17 +33,44 @@ struct Merge: ParsableCommand {
                 guard s.contentDigest == merged.contentDigest else {
                     throw CommandFailure("merge: --scenario \(scenario) is not the scenario the parts ran (content \(s.contentDigest) vs \(merged.contentDigest))")
                 }
-                try ReportWriter.writeHTML(merged, scenario: s, into: folder)
-            } else {
-                try Data(StudyReport.html(merged, description: "", detail: nil).utf8).write(to: folder.file("report.html"))
+                guard s.procedureType.schema.allMetrics == merged.metrics else {
+                    throw CommandFailure("merge: the parts' metrics (\(merged.metrics.map(\.name).joined(separator: ", "))) are not those of \(s.procedureName) in \(scenario)")
+                }
+                study = s
             }
-            try RunInfo.write(to: folder.file("run.json"), wallSeconds: 0, threads: 0, shard: "merged from \(parts.count) parts",
-                              trials: merged.completedTrials * merged.points.count, file: "", partial: merged.partial)
-            try folder.commit()
+            let folder = try ReportFolder(out)
+            do {
+                try write(merged, states: states, study: study, into: folder)
+            } catch {
+                folder.discard()
+                throw CommandFailure("merge: \(folder.explain(error))")
+            }
             let missing = merged.trials - merged.trialRanges.reduce(0) { $0 + $1.count }
-            print("merged \(parts.count) part(s) into \(out): \(merged.completedTrials) of \(merged.trials) trials\(missing > 0 ? " (\(missing) trials in no part)" : "")")
+            print("merged \(parts.count) part(s) into \(out): \(merged.completedTrials) of \(merged.trials) trials\(missing > 0 ? " (\(missing) trials in no part: partial)" : "")")
         } catch let e as MergeError {
             throw CommandFailure("merge: \(e)")
+        } catch let e as ReportFolderError {
+            throw CommandFailure("merge: \(e)")
         }
+    }
+
+    func write(_ merged: StudyState, states: [StudyState], study: Scenario?, into folder: ReportFolder) throws {
+        // trials.csv: the parts' rows in trial order, one header.
+        let order = zip(parts, states).sorted { ($0.1.trialRanges.first?.lowerBound ?? 0) < ($1.1.trialRanges.first?.lowerBound ?? 0) }
+        var csv = Data()
+        for (i, (dir, _)) in order.enumerated() {
+            let text = try String(contentsOf: URL(fileURLWithPath: dir).appendingPathComponent("trials.csv"), encoding: .utf8)
+            csv.append(Data((i == 0 ? text : String(text.drop { $0 != "\n" }.dropFirst())).utf8))
+        }
+        try csv.write(to: folder.file("trials.csv"))
+        try ReportWriter.write(merged, description: "", into: folder)
+        if let study {
+            try ReportWriter.writeHTML(merged, scenario: study, into: folder)
+        } else {
+            try Data(StudyReport.html(merged, description: "", detail: nil).utf8).write(to: folder.file("report.html"))
+        }
+        try RunInfo.write(to: folder.file("run.json"), wallSeconds: 0, threads: 0, shard: "merged from \(parts.count) parts",
+                          trials: merged.completedTrials * merged.points.count, file: "", partial: merged.partial)
+        try folder.commit()
     }
 }

@@ -23,6 +23,20 @@ struct ShardSpec {
     }
 }
 
+/// Fails before anything is simulated when files cannot be created in `path` (read-only, no permission).
+func checkWritable(_ path: String, option: String) throws {
+    do {
+        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+    } catch {
+        throw CommandFailure("\(option): cannot create the folder \(path): \(ReportFolder.reason(error))")
+    }
+    let probe = URL(fileURLWithPath: path).appendingPathComponent(".obsim-write-test-\(getpid())").path
+    let fd = open(probe, O_WRONLY | O_CREAT | O_EXCL, 0o600)
+    guard fd >= 0 else { throw CommandFailure("\(option): cannot write in \(path): \(String(cString: strerror(errno)))") }
+    close(fd)
+    unlink(probe)
+}
+
 /// Loads a scenario or exits with every problem printed.
 func loadScenario(_ path: String) throws -> Scenario {
     do {
@@ -75,9 +89,9 @@ struct Run: ParsableCommand {
         discussion: """
         Trial t of every sweep point draws from streams keyed by (seed, t), so the results do not depend on \
         --threads or --shard. The report (summary.json, summary.md, trials.csv, state.json, run.json) is written \
-        to a temporary folder and renamed into place. Ctrl-C stops after the running trials and writes the \
-        completed ones, marked partial. On a cluster: --shard $SLURM_ARRAY_TASK_ID/64 --out parts/$SLURM_ARRAY_TASK_ID, \
-        then `obsim merge parts/* --out DIR`.
+        to a temporary folder and renamed into place. Ctrl-C abandons the running trials and writes the \
+        completed ones, marked partial; a second Ctrl-C quits at once, leaving the previous report. On a cluster: --shard $SLURM_ARRAY_TASK_ID/64 --out parts/NAME/$SLURM_ARRAY_JOB_ID/$SLURM_ARRAY_TASK_ID, \
+        then `obsim merge parts/NAME/$SLURM_ARRAY_JOB_ID/* --out DIR --scenario FILE` (Scenarios/cluster/slurm-array.sh does both).
         """
     )
 
@@ -93,14 +107,22 @@ struct Run: ParsableCommand {
     var frames: String?
 
     func validate() throws {
-        if let trials, trials < 1 { throw ValidationError("--trials must be at least 1, got \(trials)") }
+        if let trials, trials < 1 || trials > StateFile.maximumTrials {
+            throw ValidationError("--trials must be between 1 and \(StateFile.maximumTrials), got \(trials)")
+        }
         if let seed, seed < 0 { throw ValidationError("--seed must be a non-negative integer, got \(seed)") }
         if threads < 1 { throw ValidationError("--threads must be at least 1, got \(threads)") }
     }
 
     func run() throws {
         var scenario = try loadScenario(file)
-        if let trials { scenario.study.trials = trials }
+        if let trials {
+            let runs = Double(trials) * Double(scenario.sweepPoints.count)
+            guard runs <= ScenarioLoader.maximumTrialRuns else {
+                throw CommandFailure("--trials \(trials) × \(scenario.sweepPoints.count) sweep points is more than \(ScenarioLoader.maximumTrialRuns) trial runs, Obsim's bound on a study")
+            }
+            scenario.study.trials = trials
+        }
         if let seed { scenario.study.seed = UInt64(seed) }
         scenario.contentDigest = ScenarioDigest.of(scenario)
         if scenario.outputs.detailTrial >= scenario.study.trials { scenario.outputs.detailTrial = 0 }
@@ -108,8 +130,18 @@ struct Run: ParsableCommand {
         let range = shard.map { RunOptions.shardRange(index: $0.index, count: $0.count, trials: scenario.study.trials) }
             ?? 0..<scenario.study.trials
 
-        signal(SIGINT) { _ in stopRequested.store(true, ordering: .relaxed) }
+        // First Ctrl-C: abandon the running trials and write the completed ones (within a second or so).
+        // Second: exit at once; nothing was committed yet, so the previous report stays as it was.
+        signal(SIGINT) { _ in
+            if stopRequested.exchange(true, ordering: .relaxed) { _exit(130) }
+            let note: StaticString = "\nobsim: stopping: writing the completed trials (Ctrl-C again to quit without a report)\n"
+            _ = write(2, note.utf8Start, note.utf8CodeUnitCount)
+        }
         let folder = try ReportFolder(outPath)
+        let framesFolder = frames.map { folder.staged(URL(fileURLWithPath: $0)) }
+        if let frames, let framesFolder {
+            do { try checkWritable(framesFolder.path, option: "--frames \(frames)") } catch { folder.discard(); throw error }
+        }
         do {
             let started = Date()
             let header = StudyState(scenario: scenario, ranges: [range])
@@ -122,18 +154,19 @@ struct Run: ParsableCommand {
             try csv.close()
             let wall = Date().timeIntervalSince(started)
             try ReportWriter.write(state, description: scenario.description, into: folder)
-            try ReportWriter.writeHTML(state, scenario: scenario, into: folder)
-            if let frames, range.contains(scenario.outputs.detailTrial) {
+            // A stopped run skips re-simulating trials (timeline, frames, trace): it was asked to end now.
+            try ReportWriter.writeHTML(state, scenario: scenario, into: folder, withTimeline: !state.partial)
+            if let frames, !state.partial, range.contains(scenario.outputs.detailTrial) {
                 let procedure = try StudyRunner.procedures(for: scenario)[0]
                 let run = try StudyRunner.runTrial(procedure, scenario: scenario, point: scenario.sweepPoints[0],
                                                    trial: scenario.outputs.detailTrial, keepsDetail: true)
                 if run.result.frames.isEmpty {
                     printError("obsim: note: procedure \(scenario.procedureName) produced no frames at detector fidelity '\(scenario.study.fidelity.rawValue)'")
                 }
-                let written = try FrameFiles.write(run.result.frames, into: URL(fileURLWithPath: frames))
+                let written = try FrameFiles.write(run.result.frames, into: framesFolder ?? URL(fileURLWithPath: frames))
                 print("frames: \(written.count) FITS file(s) of trial \(scenario.outputs.detailTrial) in \(frames)")
             }
-            if trace, range.contains(scenario.outputs.detailTrial) {
+            if trace, !state.partial, range.contains(scenario.outputs.detailTrial) {
                 let procedure = try StudyRunner.procedures(for: scenario)[0]
                 let run = try StudyRunner.runTrial(procedure, scenario: scenario, point: scenario.sweepPoints[0],
                                                    trial: scenario.outputs.detailTrial, trace: true)
@@ -142,14 +175,30 @@ struct Run: ParsableCommand {
             try RunInfo.write(to: folder.file("run.json"), wallSeconds: wall, threads: threads, shard: shard.map { "\($0.index)/\($0.count)" },
                               trials: state.completedTrials * state.points.count, file: file, partial: state.partial)
             try folder.commit()
+            noteNoTwilight(state, scenario)
             print("\(state.partial ? "partial report (stopped)" : "report"): \(outPath) (\(state.completedTrials) trials × \(state.points.count) point(s), \(String(format: "%.2f", wall)) s)")
             if state.partial { throw CommandFailure("stopped: the partial report holds \(state.completedTrials) completed trials") }
         } catch let e as CommandFailure {
             throw e
         } catch {
             folder.discard()
-            throw CommandFailure("run: \(error)")
+            throw CommandFailure("run: \(folder.explain(error))")
         }
+    }
+
+    /// Dates of a sweep on which the Sun does not set or rise at the site are outcomes of their points;
+    /// say where, so a study at high latitude is not mistaken for an infeasible procedure.
+    func noteNoTwilight(_ state: StudyState, _ scenario: Scenario) {
+        let points = state.points.indices.compactMap { i -> String? in
+            let kinds = state.points[i].outcomes.keys.filter { $0.hasPrefix("no_twilight_") }.sorted()
+            guard !kinds.isEmpty else { return nil }
+            let label = zip(state.sweepPaths, state.pointLabels[i]).map { "\($0) = \($1)" }.joined(separator: ", ")
+            return (label.isEmpty ? "" : label + ": ") + kinds.map { $0.dropFirst("no_twilight_".count).replacingOccurrences(of: "_", with: " ") }.joined(separator: ", ")
+        }
+        guard !points.isEmpty else { return }
+        let site = "\(file)" + (scenario.siteLine.map { ":\($0)" } ?? " (default site)")
+        printError("obsim: note: no twilight at \(points.count) of \(state.points.count) sweep point(s) at site \(scenario.site.name), \(site): "
+                   + points.prefix(4).joined(separator: "; ") + (points.count > 4 ? "; …" : ""))
     }
 }
 
@@ -163,9 +212,9 @@ enum ReportWriter {
 
     /// report.html: needs trials.csv (already in the folder) to pick the median trial, which is re-run
     /// (same seed and trial index, so the same trial) for the Gantt timeline and the series plots.
-    static func writeHTML(_ state: StudyState, scenario: Scenario, into folder: ReportFolder) throws {
+    static func writeHTML(_ state: StudyState, scenario: Scenario, into folder: ReportFolder, withTimeline: Bool = true) throws {
         var detail: StudyReport.DetailTrial?
-        if let t = try StudyReport.medianTrial(csvFile: folder.file("trials.csv"), state: state) {
+        if withTimeline, let t = try StudyReport.medianTrial(csvFile: folder.file("trials.csv"), state: state) {
             let procedure = try StudyRunner.procedures(for: scenario)[0]
             let run = try StudyRunner.runTrial(procedure, scenario: scenario, point: scenario.sweepPoints[0], trial: t, keepsDetail: true)
             detail = StudyReport.DetailTrial(trial: t, durationSeconds: run.durationSeconds, steps: run.steps,

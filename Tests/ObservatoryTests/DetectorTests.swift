@@ -167,6 +167,10 @@ import Testing
         // ... under 10,000 when the dome is 2.5° off the lamp ...
         #expect(try flat("SDSSr_65mm", "empty_1", 6, dome: 5.5).amplifiers.allSatisfy { $0.postISRMeanADU < 10_000 })
         #expect(try flat("SDSSr_65mm", "empty_1", 6, dome: 0.5).amplifiers.allSatisfy { $0.postISRMeanADU < 10_000 })
+        // ... and with the dome half way round only the stray-light floor is left: 0.5 % of the aligned
+        // flat, ~150 ADU, well under the 10,000 ADU threshold yet not zero.
+        let opposite = try flat("SDSSr_65mm", "empty_1", 6, dome: 183)
+        #expect(abs(opposite.medianPostISRADU / r6.medianPostISRADU - 0.005) < 0.0005)
         // ... and the PTC flats reach the ~123,000 ADU turn-off at about 25 s: not yet at 24.16 s, fully at 30.04 s.
         let fw = model.modes[0].fullWellElectrons
         let r24 = try flat("SDSSr_65mm", "empty_1", 24.16)
@@ -189,8 +193,11 @@ import Testing
     @Test func flatScreenAlignmentProfile() {
         let s = ATFlatScreen()
         #expect(s.alignmentFactor(trueDomeAzimuthDegrees: 1.5) == 1 && s.alignmentFactor(trueDomeAzimuthDegrees: 4.5) == 1)
-        #expect(abs(s.alignmentFactor(trueDomeAzimuthDegrees: 5.5) - gsl_sf_exp(-2)) < 1e-12)
+        #expect(abs(s.alignmentFactor(trueDomeAzimuthDegrees: 5.5) - (0.005 + 0.995 * gsl_sf_exp(-2))) < 1e-12)
         #expect(s.alignmentFactor(trueDomeAzimuthDegrees: 363.0) == 1)
+        // The stray-light floor: far off the lamp the screen still sends 0.5 % of its light, never zero.
+        #expect(abs(s.alignmentFactor(trueDomeAzimuthDegrees: 183) - 0.005) < 1e-15)
+        #expect(abs(s.alignmentFactor(trueDomeAzimuthDegrees: 10) - 0.005) < 1e-12)
         #expect(s.lampFactor(.off) == 0 && s.lampFactor(.on) == 1 && s.lampFactor(.warming(progress: 0.5)) == 0.8)
         #expect(throws: OpticsError.self) { try s.throughput(filter: "SDSSq", grating: "empty_1") }
     }

@@ -76,6 +76,9 @@ private let validationTolerance = 0.0015
         }
         #expect(throws: KinematicsError.self) { try AxisKinematics(maxSpeed: 1, acceleration: 1, jerk: -1).moveSeconds(distance: 1) }
         #expect(throws: KinematicsError.self) { try AxisKinematics(maxSpeed: 1, acceleration: 1).moveSeconds(distance: .nan) }
+        // Each limit valid on its own, but the move's time overflows: refused, not inf.
+        #expect(throws: KinematicsError.self) { try AxisKinematics(maxSpeed: 1e-300, acceleration: 7, jerk: 28).moveSeconds(distance: 1e300) }
+        #expect(throws: KinematicsError.self) { try AxisKinematics(maxSpeed: 1e308, acceleration: 1e-308).moveSeconds(distance: 1e308) }
     }
 }
 

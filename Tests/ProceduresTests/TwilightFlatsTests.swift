@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import Procedures
+import Observatory
 import SimKernel
 
 /// Runs one trial of `TwilightFlats` with `parameters` overriding the defaults (schema defaults filled in).
@@ -10,7 +11,10 @@ func runTwilightTrial(_ parameters: [String: ParameterValue], preset: String = "
     for spec in TwilightFlats.schema.parameters {
         if case .defaultValue(let v) = spec.requirement { values[spec.key] = v }
     }
+    // A clear night unless the test asks for the weather.
+    values["clear_sky_probability"] = .number(1)
     for (k, v) in parameters { values[k] = v }
+    values = values.filter { !($0.key == "clear_sky_probability" && $0.value == .string("climatology")) }
     let procedure = try TwilightFlats(configuration: ProcedureConfiguration(parameters: ValueSet(values), instrumentPreset: preset))
     let sim = Simulation(seed: 42, trial: trial)
     defer { sim.shutDown() }
@@ -147,6 +151,51 @@ func runTwilightTrial(_ parameters: [String: ParameterValue], preset: String = "
         // Low capacity: the minimum DIT overfills the well, there is no window at all.
         let low = try runTwilightTrial(["detector_mode": .string("LOW_CAPACITY")], preset: "metis-img-n", epoch: "2026-03-20T22:00:00Z")
         #expect(low.outcome.kind == "aborted_no_window")
+    }
+
+    /// What the twilight flats are for (seed 002: the lamp flat's homogeneity). The lamp's 1 % large-scale
+    /// pattern is replaced by the twilight master's own: the sky ramp. A ramp of gradient g over the LATISS
+    /// half-field h = 4072 × 0.0957″ / 2 has RMS g·h·√((n² − 1)/(3n²)) on the n = 8 cell grid; the per-cell
+    /// median of the three levels' frames is the airmass-2 level's ramp, 2.6/3.6 = 0.72 of the steepest
+    /// (airmass 2.5, `directionDependence`), so the corrected error lies between half and all of the
+    /// steepest ramp's RMS, plus the fit's second-order miss ≤ 2·δ² of the lamp's δ. The sky gradient at
+    /// airmass 2–2.5 is "several percent per degree" (Chromey & Hasselbacher 1996). With a perfect lamp the
+    /// correction can only add the sky's gradient.
+    @Test func twilightFlatsCorrectTheLampIllumination() throws {
+        let r = try runTwilightTrial(["start_offset": .number(-600)])
+        let lamp = try #require(r.metrics["lamp_flat_large_scale_error_pct"])
+        let corrected = try #require(r.metrics["corrected_flat_large_scale_error_pct"])
+        let g = try #require(r.metrics["sky_gradient_pct_per_deg"])
+        let h = 0.0957 * 4072 / 2 / 3600
+        #expect(g > 1 && g < 10)
+        let steepestRampRMS = g * h * (63.0 / 192).squareRoot()
+        #expect(corrected > 0.5 * steepestRampRMS)
+        #expect(corrected <= steepestRampRMS + 2 * pow(lamp / 100, 2) * 100)
+        #expect(lamp > 5 * corrected)
+        let perfect = try runTwilightTrial(["start_offset": .number(-600), "lamp_illumination_rms": .number(0)])
+        #expect(perfect.metrics["lamp_flat_large_scale_error_pct"] == 0)
+        #expect(try #require(perfect.metrics["corrected_flat_large_scale_error_pct"]) > 0)
+    }
+
+    /// Seasons: with no override the night comes from Cerro Pachón's CTIO climatology (the test's `auxtel`
+    /// site): 60 trials in January and in June are clouded out at 1 − usable (0.094 and 0.331) within 3
+    /// binomial errors, photometric at the table's fractions.
+    @Test func climatologyDecidesTheNight() throws {
+        let pachon = SiteClimatology.cerroPachon
+        for (epoch, m) in [("2026-01-15T20:00:00Z", 0), ("2026-06-15T20:00:00Z", 5)] {
+            let n = 60
+            var cloudy = 0, photometric = 0
+            for trial in 0..<n {
+                let r = try runTwilightTrial(["clear_sky_probability": .string("climatology"), "start_offset": .number(-600)],
+                                             trial: UInt64(trial), epoch: epoch)
+                if r.outcome.kind == "aborted_clouded_out" { cloudy += 1 }
+                if r.metrics["night_photometric"] == 1 { photometric += 1 }
+            }
+            for (count, p) in [(cloudy, 1 - pachon.usable[m]), (photometric, pachon.photometric[m])] {
+                let se = (p * (1 - p) / Double(n)).squareRoot()
+                #expect(abs(Double(count) / Double(n) - p) < 3 * se, "\(epoch): \(count)/\(n) against \(p)")
+            }
+        }
     }
 
     @Test func refusesABandTheCameraLacks() {

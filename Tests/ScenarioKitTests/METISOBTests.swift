@@ -65,3 +65,20 @@ func metisScenario(_ run: String, detector: DetectorFidelity = .timing) throws -
         #expect(e.line == 4)
     }
 }
+
+@Suite struct METISOBAbortTests {
+    /// An aborted template ends its OB: the blackbody heater fails at the first ChopperHome, the second
+    /// template never starts.
+    @Test func aFailedTemplateEndsTheOB() throws {
+        let scenario = try ScenarioLoader.parse("""
+            name: t
+            procedure: metis
+            run: [METIS-ChopperHome-two-temperatures]
+            faults: {bb_heater_failure: 1}
+            study: {trials: 1, seed: 7, detector: timing}
+            """, file: repositoryRoot + "/Scenarios/t.yaml")
+        let (result, steps) = try runTrial(scenario)
+        #expect(!result.outcome.isCompleted)
+        #expect(steps.filter { $0.name == "Move periscopic arm to IN" }.count == 1)
+    }
+}

@@ -204,3 +204,54 @@ let publishedBlock310 = """
         #expect(throws: ScenarioErrors.self) { try ScenarioLoader.load(path: dir + "/s.yaml") }
     }
 }
+
+@Suite struct ScriptSemanticsTests {
+    func set(_ parameters: String) throws -> MakeLATISSCalibrations {
+        let block = "name: b\nprogram: BLOCK-1\nscripts:\n  - name: auxtel/make_latiss_calibrations.py\n    parameters: \(parameters)\n"
+        let (d, dir) = try sequenceProblems(scenario: scenarioRunning("[BLOCK-1]"), files: ["BLOCK-1.yaml": block])
+        #expect(d.isEmpty, "\(d)")
+        let s = try ScenarioLoader.load(path: dir + "/s.yaml")
+        return try #require(try LATISS.library.instantiate(s.configuration.sequences[0]).first as? MakeLATISSCalibrations)
+    }
+
+    /// base_make_calibrations.py: a list of n_dark times; the discarded dark is taken first at the list's
+    /// first time. A list of n_dark + n_discard_dark is taken as written; one value repeats.
+    @Test func exposureListsAndDiscards() throws {
+        #expect(try set("{n_dark: 3, exp_times_dark: [5, 10, 15]}").darkTimes == [5, 5, 10, 15])
+        #expect(try set("{n_dark: 3, exp_times_dark: [1, 5, 10, 15]}").darkTimes == [1, 5, 10, 15])
+        #expect(try set("{n_dark: 3, exp_times_dark: 7, n_discard_dark: 2}").darkTimes == [7, 7, 7, 7, 7])
+        #expect(try set("{n_flat: 2, exp_times_flat: [3, 4], n_discard_flat: 0}").flatTimes == [3, 4])
+        let block = "name: b\nprogram: BLOCK-1\nscripts:\n  - name: auxtel/make_latiss_calibrations.py\n    parameters: {n_dark: 3, exp_times_dark: [5, 10]}\n"
+        let (d, _) = try sequenceProblems(scenario: scenarioRunning("[BLOCK-1]"), files: ["BLOCK-1.yaml": block])
+        #expect(d.count == 1 && d.first?.path == "BLOCK-1.scripts[0].parameters.exp_times_dark" && d.first?.line == 5)
+        #expect(d.first?.message.contains("give one value, 3, or 4") == true)
+    }
+
+    /// The operator checks every watched image, discards too, but the level metric counts only kept images.
+    @Test func discardedImagesAreCheckedButNotMeasured() throws {
+        let block = """
+        name: b
+        program: BLOCK-1
+        scripts:
+          - name: auxtel/make_latiss_calibrations.py
+            parameters: {n_bias: 1, n_dark: 1, exp_times_dark: 1, n_flat: 1, exp_times_flat: [6, 3], filter: SDSSr_65mm, grating: empty_1}
+        """
+        let dir = NSTemporaryDirectory() + "obsim-seq-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: dir + "/Sequences", withIntermediateDirectories: true)
+        try block.write(toFile: dir + "/Sequences/BLOCK-1.yaml", atomically: true, encoding: .utf8)
+        try publishedBlock310.write(toFile: dir + "/Sequences/BLOCK-310.json", atomically: true, encoding: .utf8)
+        try FileManager.default.copyItem(atPath: repositoryRoot + "/Sequences/BLOCK-309.json", toPath: dir + "/Sequences/BLOCK-309.json")
+        func scenario(_ encoderError: Double) throws -> Scenario {
+            let text = "name: t\nprocedure: latiss\nrun: [BLOCK-309, BLOCK-1, BLOCK-310]\ninstrument: {dome: {initial_encoder_error: \(encoderError) deg}}\n"
+                + misalignment() + nominalFaults + "study: {trials: 1, detector: timing}\n"
+            try text.write(toFile: dir + "/t.yaml", atomically: true, encoding: .utf8)
+            return try ScenarioLoader.load(path: dir + "/t.yaml")
+        }
+        // Aligned dome at the lamp: the only 6 s flat is the discard; no level is measured.
+        let aligned = try runTrial(try scenario(0))
+        #expect(aligned.result.outcome == .completed && aligned.result.metrics["flat_sdssr_6s_adu"] == nil)
+        // 4° off: the discard flat alone reveals the misalignment.
+        let misaligned = try runTrial(try scenario(4))
+        #expect(misaligned.result.metrics["contingencies"] == 1)
+    }
+}

@@ -108,7 +108,17 @@ public struct AxisKinematics: Sendable, Equatable {
     /// - v > v_a: jerk-only if d ≤ s_a, t = 4(d/2j)^⅓; acceleration-limited if d < s_v = v(v/a + a/j),
     ///   t = 2a/j + 2u with u = ½(√(a²/j² + 4d/a) − a/j); full profile otherwise, t = d/v + v/a + a/j.
     /// These are Rubin's scheduler formulas (jerk.py), with the boundaries closed so every input has a case.
-    public func profile(distance rawDistance: Double) throws -> MoveProfile {
+    public func profile(distance: Double) throws -> MoveProfile {
+        let p = try closedFormProfile(distance: distance)
+        // Valid but extreme limits (1e300° at 1e-300°/s) overflow the formulas: refuse rather than answer inf.
+        guard p.seconds.isFinite, p.peakSpeed.isFinite, p.peakAcceleration.isFinite else {
+            throw KinematicsError(field: "distance", value: distance,
+                                  allowed: "a move whose time fits a Double at these limits (the formulas give \(p.seconds) s)")
+        }
+        return p
+    }
+
+    func closedFormProfile(distance rawDistance: Double) throws -> MoveProfile {
         try validate()
         guard rawDistance.isFinite else {
             throw KinematicsError(field: "distance", value: rawDistance, allowed: "a finite angle in degrees")

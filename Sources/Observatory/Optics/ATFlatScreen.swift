@@ -23,9 +23,15 @@ public struct ATFlatScreen: Sendable {
     /// Full illumination within ±1.5° of it (seed 003: "3.0° ± 1.5°").
     public var alignmentToleranceDegrees = 1.5
     /// Outside the tolerance the illumination falls as a Gaussian shoulder exp(−δ²/2w²), δ the excess
-    /// beyond the tolerance: w = 0.5° [U], so 1° beyond (dome 2.5° off) leaves e⁻² = 13.5 % (a 6 s SDSSr
-    /// flat at ~4,000 ADU, "< 10,000" as the document says); continuous with zero slope at the edge.
+    /// beyond the tolerance, above the stray-light floor f: f + (1 − f)·exp(−δ²/2w²), w = 0.5° [U], so 1°
+    /// beyond (dome 2.5° off) leaves 0.5 % + 99.5 % × e⁻² = 13.96 % (a 6 s SDSSr flat at ~4,200 ADU,
+    /// "< 10,000" as the document says); continuous with zero slope at the edge.
     public var falloffWidthDegrees = 0.5
+    /// Light the lamp scatters off the dome's inside into the telescope when the screen is not in the
+    /// beam, as a fraction of the aligned illumination: [U] 0.5 % (no measurement published). A 6 s
+    /// SDSSr flat then never reads less than ~150 ADU, however far the dome is off: far below the
+    /// 10,000 ADU misalignment threshold (seed 003), which the floor therefore never hides.
+    public var strayLightFraction = 0.005
     /// Output while warming relative to warm: 0.6 + 0.4·progress [U] (an arc lamp's output comes up
     /// within seconds of ignition and then drifts up while the bulb warms).
     public var warmingStartFraction = 0.6
@@ -51,7 +57,8 @@ public struct ATFlatScreen: Sendable {
         if d > 180 { d -= 360 } else if d < -180 { d += 360 }
         let excess = abs(d) - alignmentToleranceDegrees
         if excess <= 0 { return 1 }
-        return gslExp(-excess * excess / (2 * falloffWidthDegrees * falloffWidthDegrees))
+        let shoulder = gslExp(-excess * excess / (2 * falloffWidthDegrees * falloffWidthDegrees))
+        return strayLightFraction + (1 - strayLightFraction) * shoulder
     }
 
     public func lampFactor(_ state: LampState) -> Double {

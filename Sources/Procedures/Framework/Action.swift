@@ -85,9 +85,6 @@ public struct ActionConfiguration: Sendable, Hashable {
     /// The value of an `.optional` key, nil when the file leaves it out.
     public func optional<V>(_ key: Key<V>) -> V? { values[key.name].flatMap(V.decode) }
 
-    /// True when the file gave the key (rather than the script's default applying).
-    public func isGiven<V>(_ key: Key<V>, defaults: ValueSet) -> Bool { values[key.name] != defaults[key.name] }
-
     /// The full path of a key, for a `ConfigurationError`.
     public func path<V>(_ key: Key<V>) -> String { "\(path).parameters.\(key.name)" }
 }

@@ -26,8 +26,36 @@ extension Frame {
             }
             cards.append(HeaderCard(keyword, value, card.comment))
         }
+        if convention == .eso { cards = Self.esoPipelineCards(cards, detector: header.cards.first { $0.key == "DET NAME" }) }
         self.init(name: name, width: window.rect.width, height: window.rect.height,
                   pixels: window.values.map { Float($0) }, header: cards)
+    }
+
+    /// What the METIS pipeline's classification rules read (AstarVienna/METIS_Pipeline
+    /// `metisp/workflows/metis/metis_classification.py`: INSTRUME, DPR.CATG, DPR.TYPE, DPR.TECH): INSTRUME
+    /// and TELESCOP first ('ESO-ELT' [U], the VLT's 'ESO-VLT-Un' pattern); a template's plain `IMAGE`
+    /// technique qualified by the imager it ran on (the rules expect `IMAGE,LM` / `IMAGE,N`); template
+    /// values of SEQ and TPL keywords that are numbers written as numbers.
+    static func esoPipelineCards(_ cards: [HeaderCard], detector: Observatory.HeaderCard?) -> [HeaderCard] {
+        var out: [HeaderCard] = []
+        if !cards.contains(where: { $0.keyword == "INSTRUME" }) { out.append(HeaderCard("INSTRUME", .string("METIS"), "instrument")) }
+        if !cards.contains(where: { $0.keyword == "TELESCOP" }) { out.append(HeaderCard("TELESCOP", .string("ESO-ELT"), "telescope")) }
+        var arm: String?
+        if case .string(let name)? = detector?.value {
+            arm = name.contains("IMG-LM") ? "LM" : name.contains("IMG-N") ? "N" : nil
+        }
+        for card in cards {
+            if card.keyword == "HIERARCH ESO DPR TECH", card.value == .string("IMAGE"), let arm {
+                out.append(HeaderCard(card.keyword, .string("IMAGE," + arm), card.comment))
+            } else if card.keyword.hasPrefix("HIERARCH ESO SEQ ") || card.keyword.hasPrefix("HIERARCH ESO TPL N"),
+                      case .string(let text) = card.value, let number = Double(text) {
+                let value: HeaderValue = number == number.rounded() && !text.contains(".") ? .integer(Int(number)) : .double(number)
+                out.append(HeaderCard(card.keyword, value, card.comment))
+            } else {
+                out.append(card)
+            }
+        }
+        return out
     }
 
     static func keyword(_ key: String, _ convention: HeaderConvention) -> String? {

@@ -263,10 +263,13 @@ public enum UTCDate {
         if chars.count == 10 { return seconds }
         guard chars.count >= 20, chars[10] == "T" || chars[10] == " ", chars[13] == ":", chars[16] == ":", chars.last == "Z",
               let h = int(11..<13), let mi = int(14..<16), let s = int(17..<19), h < 24, mi < 60, s < 60 else { return nil }
+        // The fraction is `.` and 1 to 9 digits by the grammar, nothing else (`Double()` would also take
+        // exponents: `.9e9` is not 0.9 s).
         var fraction = 0.0
         if chars.count > 20 {
-            guard chars[19] == ".", let f = Double("0" + String(chars[19..<(chars.count - 1)])) else { return nil }
-            fraction = f
+            let digits = 20..<(chars.count - 1)
+            guard chars[19] == ".", (1...9).contains(digits.count), let f = int(digits) else { return nil }
+            fraction = Double(f) / pow(10, Double(digits.count))
         }
         seconds += Double(h * 3600 + mi * 60 + s) + fraction
         return seconds
@@ -281,6 +284,8 @@ public enum UTCDate {
     }
 
     public static func format(_ unixSeconds: Double) -> String {
+        // Years 0000–9999 only: anything beyond is printed as seconds rather than trapping on Int(…).
+        guard unixSeconds.isFinite, abs(unixSeconds) < 2.5e11 else { return "\(unixSeconds) s after 1970-01-01" }
         let dayNumber = Int((unixSeconds / 86_400).rounded(.down))
         let (y, m, d) = UTCTime.civilFromDays(dayNumber)
         let rest = unixSeconds - Double(dayNumber) * 86_400

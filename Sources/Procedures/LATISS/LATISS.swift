@@ -191,13 +191,7 @@ public struct LATISS: Procedure {
             }
         }
         for (k, c) in contingencies.enumerated() {
-            let watched = taken.contains { image in
-                (c.when.optionalString("image_type").map { $0 == image.type } ?? true)
-                    && (c.when.optionalString("filter").map { $0 == image.filter } ?? true)
-                    && (c.when.optionalString("grating").map { $0 == image.grating } ?? true)
-                    && (c.when.optionalDouble("exp_time").map { $0 == image.seconds } ?? true)
-            }
-            if !watched {
+            if !taken.contains(where: { c.watches($0.type, filter: $0.filter, grating: $0.grating, seconds: $0.seconds) }) {
                 let described = c.when.values.keys.sorted().map { "\($0) \(c.when[$0]!)" }.joined(separator: ", ")
                 throw ConfigurationError(path: "contingencies[\(k)].when", "no script of the run takes such an image (\(described)); the check would never run")
             }
@@ -329,5 +323,15 @@ final class LATISSRun {
                 session.scriptEnded()
             }
         }
+    }
+}
+
+extension Contingency {
+    /// True when this contingency's `when` selects a LATISS image: every field it gives matches.
+    func watches(_ imageType: String, filter: String, grating: String, seconds: Double) -> Bool {
+        (when.optionalString("image_type").map { $0 == imageType } ?? true)
+            && (when.optionalString("filter").map { $0 == filter } ?? true)
+            && (when.optionalString("grating").map { $0 == grating } ?? true)
+            && (when.optionalDouble("exp_time").map { $0 == seconds } ?? true)
     }
 }

@@ -105,13 +105,7 @@ public final class LATISSSession {
 
     /// The first contingency that watches an image of this kind.
     func watcher(_ type: ImageType, seconds: Double, filter: String, grating: String) -> Contingency? {
-        settings.contingencies.first { c in
-            if let t = c.when.optionalString("image_type"), t != type.rawValue { return false }
-            if let f = c.when.optionalString("filter"), f != filter { return false }
-            if let g = c.when.optionalString("grating"), g != grating { return false }
-            if let e = c.when.optionalDouble("exp_time"), e != seconds { return false }
-            return true
-        }
+        settings.contingencies.first { $0.watches(type.rawValue, filter: filter, grating: grating, seconds: seconds) }
     }
 
     /// One image: exposure plus readout on the camera (LATISSCameraTiming: the LATISS shutter's travel is

@@ -95,8 +95,8 @@ struct METISChopperHome: Procedure {
         let sim = ctx.simulation
         let metis = try METIS(sim, parameters: metisParameters,
                               state: METISSupport.previousUseState(metisParameters, stream: sim.stream("METIS.initial-state")))
-        let lmCamera = METISCamera(sim, model: .metisIMGLM(), lane: "IMG-LM")
-        let wfsCamera = METISCamera(sim, model: .scaoWFSCamera(), lane: "SCAO")
+        let lmCamera = METISCamera(sim, model: .metisIMGLM(), lane: "IMG-LM", epochMJD: ctx.epochMJD)
+        let wfsCamera = METISCamera(sim, model: .scaoWFSCamera(), lane: "SCAO", epochMJD: ctx.epochMJD)
         var metrics: [String: Double] = [:]
 
         let chopperOn = sim.process("chopper power on") { try await metis.chopper.powerOn() }

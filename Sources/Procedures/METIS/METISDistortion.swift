@@ -177,7 +177,7 @@ struct METISDistortion: Procedure {
         let sim = ctx.simulation
         let metis = try METIS(sim, parameters: metisParameters,
                               state: METISSupport.previousUseState(metisParameters, stream: sim.stream("METIS.initial-state")))
-        let camera = METISCamera(sim, model: variant.detector, lane: variant.lane)
+        let camera = METISCamera(sim, model: variant.detector, lane: variant.lane, epochMJD: ctx.epochMJD)
         let bb = metis.wcu.blackbody
         let truth = self.truth
         var metrics: [String: Double] = [:]
@@ -213,7 +213,7 @@ struct METISDistortion: Procedure {
         wcu.mask = variant.grid.holeDiameterMicrons > 30 ? .nPinhole : .lmPinhole
         let header = [HeaderCard("TPL ID", "METIS_\(preset == "ifu" ? "ifu" : preset == "img-nq" ? "img_nq" : "img_lm")_cal_distortion"),
                       HeaderCard("DPR CATG", "CALIB"), HeaderCard("DPR TYPE", "DISTORTION"),
-                      HeaderCard("DPR TECH", preset == "ifu" ? "LMS" : preset == "img-nq" ? "IMAGE,N" : "IMAGE,LM"),
+                      HeaderCard("DPR TECH", preset == "ifu" ? "IFU" : preset == "img-nq" ? "IMAGE,N" : "IMAGE,LM"),
                       HeaderCard("FILTER", filter.name)]
         var background: [PixelRect: PixelWindow] = [:]
         var measured: [[(x: Double, y: Double, n: Int)]] = poses.map { _ in [] }

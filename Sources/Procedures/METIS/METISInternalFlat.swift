@@ -4,9 +4,9 @@ import SimKernel
 
 /// METIS_img_lm_cal_InternalFlat (seed 000): the template executed from its parameter table.
 ///
-/// A scenario writes the invocation under `parameters.template` with the table's keys
-/// (`DET1 DIT: 1 s`, `INS OPTI10 NAME: L'`); the loader checks unknown keys, allowed lists, ranges and
-/// NODEFAULT with file and line, and this type rejects hidden keys a user set. `METISInternalFlatTemplate`
+/// An OB file writes the invocation as the template's parameters with the table's keys
+/// (`DET1 DIT: 1.3`, `INS OPTI10 NAME: L'`; `InternalFlatTemplate`); the loader checks unknown keys,
+/// allowed lists, ranges, NODEFAULT and hidden keys with file and line. `METISInternalFlatTemplate`
 /// does the same for an invocation given as text (all problems at once).
 ///
 /// Execution, where the document gives only the table (our reading, [U]):
@@ -107,7 +107,7 @@ struct METISInternalFlat: Procedure {
         let sim = ctx.simulation
         let metis = try METIS(sim, parameters: metisParameters,
                               state: METISSupport.previousUseState(metisParameters, stream: sim.stream("METIS.initial-state")))
-        let camera = METISCamera(sim, model: .metisIMGLM(), lane: "IMG-LM")
+        let camera = METISCamera(sim, model: .metisIMGLM(), lane: "IMG-LM", epochMJD: ctx.epochMJD)
         let bb = metis.wcu.blackbody
         var metrics: [String: Double] = [:]
         let rect: PixelRect

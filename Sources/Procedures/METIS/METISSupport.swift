@@ -55,10 +55,13 @@ final class METISCamera {
     let simulator: DetectorSimulator
     let lane: String
     let streamName: String
+    /// When set, frames carry MJD-OBS and DATE-OBS (the METIS pipeline groups raw frames by them).
+    let epochMJD: Double?
     unowned let simulation: Simulation
 
-    init(_ simulation: Simulation, model: DetectorModel, lane: String) {
+    init(_ simulation: Simulation, model: DetectorModel, lane: String, epochMJD: Double? = nil) {
         self.simulation = simulation
+        self.epochMJD = epochMJD
         self.simulator = DetectorSimulator(model: model)
         self.lane = lane
         self.streamName = "\(lane).detector"
@@ -78,7 +81,7 @@ final class METISCamera {
             try await sim.timeout(seconds)
             guard let fidelity else { return nil }
             let request = ExposureRequest(ditSeconds: ditSeconds, ndit: ndit, modeName: modeName, illumination: illumination,
-                                          fidelity: fidelity, header: header, startSeconds: start)
+                                          fidelity: fidelity, header: header, startSeconds: start, epochMJD: epochMJD)
             return try simulator.expose(request, stream: sim.stream(streamName))
         }
     }

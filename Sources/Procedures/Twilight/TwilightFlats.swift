@@ -49,12 +49,16 @@ public struct TwilightFlats: Procedure {
                           doc: "Highest Sun altitude for twilight flats (Rubin window -18°…0°, REFERENCES §1.3)."),
             ParameterSpec("sun_altitude_min", .quantity(.angle), .defaultValue(.number(-18)), min: -30, max: 0,
                           doc: "Lowest Sun altitude for twilight flats (Rubin window -18°…0°, REFERENCES §1.3)."),
-            ParameterSpec("clear_sky_probability", .number, .defaultValue(.number(1)), min: 0, max: 1,
-                          doc: "Probability that the night is clear; 1 judges the sky alone. [U] (a site's clear fraction, e.g. 0.85)."),
+            ParameterSpec("clear_sky_probability", .number, .optional, min: 0, max: 1,
+                          doc: "Override of the site's monthly climatology: probability that the night is clear (and photometric); 1 judges the sky alone. Default: the site's photometric and usable fractions for the epoch's month (docs/REFERENCES-physics.md §4)."),
             ParameterSpec("cirrus_rms", .number, .defaultValue(.number(0.02)), min: 0, max: 1,
                           doc: "RMS of the thin-cirrus transmission variation (lognormal, mean 1). [U] our choice 2 %."),
+            ParameterSpec("cirrus_rms_thin_cloud", .number, .defaultValue(.number(0.1)), min: 0, max: 1,
+                          doc: "RMS of the cirrus transmission variation on a usable but not photometric night (climatology only). [U] our choice 10 %."),
             ParameterSpec("cirrus_timescale", .quantity(.time), .defaultValue(.number(600)), min: 1, max: 86_400,
                           doc: "Correlation time of the cirrus variation (Ornstein-Uhlenbeck). [U] our choice 10 min."),
+            ParameterSpec("lamp_illumination_rms", .number, .defaultValue(.number(0.01)), min: 0, max: 0.5,
+                          doc: "RMS of the lamp (WCU / dome-screen) flat's large-scale illumination error, a random low-order pattern the twilight flat corrects. [U] our choice 1 %."),
             ParameterSpec("n_dark", .integer, .defaultValue(.integer(10)), min: 1, max: 100,
                           doc: "Darks per DIT for the dark subtraction, taken after the series (Rubin takes 40 × 15 s, REFERENCES §1.3). [U] our choice 10."),
             ParameterSpec("telescope_slew_time", .quantity(.time), .defaultValue(.number(180)), min: 0, max: 3600,
@@ -72,6 +76,10 @@ public struct TwilightFlats: Procedure {
             MetricSpec("window_available_s", unit: "s", doc: "The sky model's window for level 1 from when the operator is ready: Sun within limits, no saturation at the minimum exposure, target reachable at the maximum."),
             MetricSpec("linearity_slope_error_pct", unit: "%", doc: "Standard error of the signal-vs-illumination slope, % of the slope (unsaturated frames of all levels)."),
             MetricSpec("flat_error_pct", unit: "%", doc: "RMS of the master flat against the true pixel response (pixels), or its expected value from the noise model (roi-statistics)."),
+            MetricSpec("lamp_flat_large_scale_error_pct", unit: "%", doc: "RMS over an 8 × 8 cell map of the lamp flat's large-scale illumination against the truth (lamp_illumination_rms drawn per trial)."),
+            MetricSpec("corrected_flat_large_scale_error_pct", unit: "%", doc: "The same for the lamp flat after the illumination correction by the twilight master flat (a degree-2 fit to twilight / lamp): what the twilight flats buy."),
+            MetricSpec("sky_gradient_pct_per_deg", unit: "%/deg", doc: "Largest relative gradient of the twilight sky among the counted frames (Chromey & Hasselbacher 1996: up to several %/deg)."),
+            MetricSpec("night_photometric", unit: "1", doc: "1 when the night drew photometric (climatology or clear_sky_probability), 0 for thin cloud or cloudy."),
             MetricSpec("fill_fraction_min", unit: "1", doc: "Lowest fill fraction reachable during the frames: the minimum exposure on the faintest sky."),
             MetricSpec("fill_fraction_max", unit: "1", doc: "Highest fill fraction reachable during the frames: the maximum exposure on the brightest sky, at most 1."),
             MetricSpec("flux_range_ratio", unit: "1", doc: "Brightest over faintest sky rate among the frames: the range of fluxes the series samples."),
@@ -95,9 +103,11 @@ public struct TwilightFlats: Procedure {
     let frameOverhead: Double
     let sunAltitudeMax: Double
     let sunAltitudeMin: Double
-    let clearSkyProbability: Double
+    let clearSkyProbability: Double?
+    let cirrusRMSThinCloud: Double
     let cirrusRMS: Double
     let cirrusTimescale: Double
+    let lampIlluminationRMS: Double
     let nDark: Int
     let telescopeSlewSeconds: Double
 
@@ -134,9 +144,11 @@ public struct TwilightFlats: Procedure {
         guard sunAltitudeMin < sunAltitudeMax else {
             throw ConfigurationError(path: "parameters.sun_altitude_min", "must be below sun_altitude_max (\(sunAltitudeMax) deg), got \(sunAltitudeMin) deg")
         }
-        clearSkyProbability = p.double("clear_sky_probability")
+        clearSkyProbability = p.optionalDouble("clear_sky_probability")
+        cirrusRMSThinCloud = p.double("cirrus_rms_thin_cloud")
         cirrusRMS = p.double("cirrus_rms")
         cirrusTimescale = p.double("cirrus_timescale")
+        lampIlluminationRMS = p.double("lamp_illumination_rms")
         nDark = p.int("n_dark")
         telescopeSlewSeconds = p.double("telescope_slew_time")
         let instrument = try TwilightInstrument(preset: instrumentPreset, bandName: bandName, modeName: modeName,
@@ -151,6 +163,10 @@ public struct TwilightFlats: Procedure {
                                                 minimumExposureSeconds: minimumExposure)
         let site = try Site(name: context.site.name, latitudeDegrees: context.site.latitudeDegrees,
                             longitudeDegrees: context.site.longitudeDegrees, heightMetres: context.site.elevationMetres)
+        if clearSkyProbability == nil && SiteClimatology.named(context.site.name) == nil {
+            throw ConfigurationError(path: "parameters.clear_sky_probability",
+                                     "site `\(context.site.name)` has no cloud climatology; give clear_sky_probability (0 to 1)")
+        }
         let sky = TwilightSkyView(site: site, band: instrument.band, camera: instrument.camera,
                                   epochUnixSeconds: context.epochUnixSeconds)
         var run = TwilightRun(procedure: self, context: context, instrument: instrument, sky: sky)

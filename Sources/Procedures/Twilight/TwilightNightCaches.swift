@@ -10,7 +10,7 @@ struct TwilightWindowKey: Hashable, Sendable {
     let camera: SkyCamera
     let epochUnixSeconds: Double
     let deltaTSeconds: Double
-    let infraredScatter: [Double]
+    let skyModelParameters: [Double]
     let airmass: Double
     let reference: Double
     let minimumExposure: Double
@@ -28,7 +28,9 @@ struct TwilightWindowKey: Hashable, Sendable {
         camera = run.sky.camera
         epochUnixSeconds = run.sky.epochUnixSeconds
         deltaTSeconds = run.sky.sun.deltaTSeconds
-        infraredScatter = [run.sky.model.infraredScatterSpectralIndex, run.sky.model.infraredScatterScale]
+        let m = run.sky.model
+        skyModelParameters = [m.infraredScatterSpectralIndex, m.infraredScatterScale, m.nullPointOffsetDegrees]
+            + Band.allCases.flatMap { b in m.fit[b].map { [$0.a0, $0.a1, $0.a2] } ?? [] } + Band.allCases.compactMap { m.nightSky[$0] }
         self.airmass = airmass
         self.reference = reference
         minimumExposure = run.instrument.minimumExposureSeconds

@@ -35,6 +35,7 @@ struct TwilightRun {
     let simulator: DetectorSimulator
     let rule: TwilightExposureRule
     let cirrus: CirrusTransmission
+    let nightSky: NightSky
     let detectorStream: RandomStream
     let fidelity: Fidelity
     let pixelRect: PixelRect?
@@ -60,7 +61,17 @@ struct TwilightRun {
         simulator = DetectorSimulator(model: instrument.detector)
         rule = TwilightExposureRule(kind: procedure.ruleKind, targetElectrons: procedure.fillTarget * instrument.fullWellElectrons,
                                     minimumSeconds: instrument.minimumExposureSeconds, maximumSeconds: procedure.maximumExposure)
-        cirrus = CirrusTransmission(sigma: procedure.cirrusRMS, timescaleSeconds: procedure.cirrusTimescale,
+        // One uniform draw decides the night (bernoulli(p) is u < p): the override keeps every clear night
+        // photometric; the climatology splits photometric, thin cloud and cloudy by the epoch's month.
+        let u = context.simulation.stream("weather.clear").uniform()
+        if let p = procedure.clearSkyProbability {
+            nightSky = u < p ? .photometric : .cloudy
+        } else {
+            let month = SiteClimatology.utcMonth(unixSeconds: context.epochUnixSeconds)
+            nightSky = SiteClimatology.named(context.site.name)?.night(month: month, uniform: u) ?? .photometric
+        }
+        cirrus = CirrusTransmission(sigma: nightSky == .thinCloud ? procedure.cirrusRMSThinCloud : procedure.cirrusRMS,
+                                    timescaleSeconds: procedure.cirrusTimescale,
                                     stream: context.simulation.stream("sky.cirrus"))
         detectorStream = context.simulation.stream("\(instrument.lane).detector")
         switch context.fidelity {
@@ -129,12 +140,14 @@ struct TwilightRun {
         let finder = SunCrossingFinder(scanStepSeconds: 1800, toleranceSeconds: 0.5)
         guard let sunset = try finder.sharedCrossing(site: sky.site, altitudeDegrees: TwilightEvent.sunset.altitudeDegrees,
                                                direction: .setting, after: noon) else {
-            throw ConfigurationError(path: "site", "the Sun does not set on \(UTCDate.format(dayStart)) at \(sky.site.name)")
+            // No sunset: the Sun stays up (polar day) or never came up (polar night); its noon altitude says which.
+            let noonAltitude = finder.algorithm.position(site: sky.site, utcSeconds: noon).altitudeDegrees
+            throw NoTwilight(polarDay: noonAltitude > TwilightEvent.sunset.altitudeDegrees)
         }
         if !morning { return sunset - context.epochUnixSeconds }
         guard let sunrise = try finder.sharedCrossing(site: sky.site, altitudeDegrees: TwilightEvent.sunrise.altitudeDegrees,
                                                 direction: .rising, after: sunset) else {
-            throw ConfigurationError(path: "site", "the Sun does not rise after \(UTCDate.format(sunset)) at \(sky.site.name)")
+            throw NoTwilight(polarDay: false)
         }
         return sunrise - context.epochUnixSeconds
     }
@@ -142,7 +155,13 @@ struct TwilightRun {
     // MARK: - The procedure
 
     mutating func execute() async throws -> TrialResult {
-        let reference = try referenceEvent()
+        let reference: Double
+        do {
+            reference = try referenceEvent()
+        } catch let polar as NoTwilight {
+            // A date of a year-long sweep at high latitude: that point's outcome, not the study's end.
+            return TrialResult(outcome: polar.outcome, metrics: ["feasible": 0])
+        }
         let ready = morning ? reference - p.startOffsetSeconds : reference + p.startOffsetSeconds
         let firstWindow = try window(airmass: p.airmasses[0], reference: reference)
         var metrics: [String: Double] = [:]
@@ -154,7 +173,7 @@ struct TwilightRun {
 
         let telescope = TwilightTelescope(simulation: sim, instrument: instrument, eltSlewSeconds: p.telescopeSlewSeconds)
         try await configureInstrument(telescope)
-        let clear = sim.stream("weather.clear").bernoulli(p.clearSkyProbability)
+        let clear = nightSky != .cloudy
         try await sim.step("wait for the twilight window", lane: "operator") { try await sim.wait(until: ready) }
         if !clear {
             sim.record("operator", "clouded out")
@@ -387,6 +406,11 @@ struct TwilightRun {
             } else {
                 metrics["flat_error_pct"] = expectedFlatError(counted, darks: darks)
             }
+            if let e = try? illuminationErrors(counted, flatErrorPercent: metrics["flat_error_pct"]) {
+                metrics["lamp_flat_large_scale_error_pct"] = e.lamp
+                metrics["corrected_flat_large_scale_error_pct"] = e.corrected
+                metrics["sky_gradient_pct_per_deg"] = e.skyGradient
+            }
         }
     }
 
@@ -428,6 +452,7 @@ struct TwilightRun {
 
     func finish(outcome: Outcome, metrics base: [String: Double], levelsDone: [Bool]) -> TrialResult {
         var metrics = base
+        metrics["night_photometric"] = nightSky == .photometric ? 1 : 0
         metrics["feasible"] = levelsDone.count == p.airmasses.count && levelsDone.allSatisfy { $0 } ? 1 : 0
         for k in 0..<p.airmasses.count { metrics["feasible_level_\(k + 1)"] = k < levelsDone.count && levelsDone[k] ? 1 : 0 }
         metrics["frames_in_range"] = Double(flats.filter(\.counted).count)
@@ -458,7 +483,7 @@ struct TwilightRun {
         case .elt:
             let optiKey = instrument.lane == "IMG-N" ? "INS OPTI13 NAME" : "INS OPTI10 NAME"
             return [HeaderCard("DPR CATG", "CALIB", "observation category"), HeaderCard("DPR TYPE", "FLAT,TWILIGHT", "observation type"),
-                    HeaderCard("DPR TECH", "IMAGE", "observation technique"),
+                    HeaderCard("DPR TECH", instrument.lane == "IMG-N" ? "IMAGE,N" : "IMAGE,LM", "observation technique"),
                     HeaderCard("TPL ID", "METIS_all_cal_TwilightFlat", "template (seed 002)"),
                     HeaderCard(optiKey, instrument.filterName, "filter"), HeaderCard("TEL AIRM START", airmass, "requested airmass"),
                     HeaderCard("SEQ LEVEL", level, "illumination level")]
@@ -515,4 +540,10 @@ struct TwilightTelescope {
             try await device.move(to: position)
         }
     }
+}
+
+/// The Sun does not cross the horizon on the night asked for.
+struct NoTwilight: Error {
+    let polarDay: Bool
+    var outcome: Outcome { Outcome(kind: polarDay ? "no_twilight_polar_day" : "no_twilight_polar_night") }
 }

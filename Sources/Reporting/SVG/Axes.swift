@@ -131,11 +131,17 @@ enum TimeTicks {
 
     static func step(forSpanSeconds span: Double, target: Int = 10) -> Double {
         let ideal = span / Double(max(1, target))
-        return candidateSteps.first { $0 >= ideal } ?? candidateSteps[candidateSteps.count - 1]
+        if let step = candidateSteps.first(where: { $0 >= ideal }) { return step }
+        // Longer than ten days: 1, 2 or 5 × a power of ten days, so a span of any length gets ~target ticks.
+        guard ideal.isFinite else { return .greatestFiniteMagnitude }
+        let days = ideal / 86_400
+        let decade = pow(10, floor(log10(days)))
+        return 86_400 * decade * ([1.0, 2, 5, 10].first { $0 * decade >= days } ?? 10)
     }
 
     /// "m" minutes (with a decimal below 1-minute steps), or "h:mm" when the span passes 90 minutes.
     static func label(seconds: Double, step: Double, clock: Bool) -> String {
+        guard abs(seconds) < 1e15 else { return String(format: "%.3g s", seconds) }
         if clock {
             let total = Int((seconds / 60).rounded())
             return "\(total / 60):" + (total % 60 < 10 ? "0" : "") + "\(total % 60)"
@@ -146,6 +152,8 @@ enum TimeTicks {
 
 /// Formats a duration for labels and tooltips: "42.0 s", "12.5 min", "1 h 05 min".
 public func formatDuration(seconds: Double) -> String {
+    // Beyond ~10^5 years (or not finite) hours and minutes would overflow an Int: say it in seconds.
+    guard seconds.isFinite, abs(seconds) < 3e12 else { return String(format: "%.3g s", seconds) }
     if seconds < 120 { return FixedNumber.format(seconds, decimals: 1) + " s" }
     if seconds < 5400 { return FixedNumber.format(seconds / 60, decimals: 1) + " min" }
     let minutes = Int((seconds / 60).rounded())

@@ -124,7 +124,8 @@ public struct GanttChart: Sendable {
 
         var tickTimes: [Double] = []
         var t = (start / step).rounded(.up) * step
-        while t <= end + 1e-9 { tickTimes.append(t); t += step }
+        // Bounded: at a span of 1e300 s, t += step may not even move t.
+        while t <= end + 1e-9 && tickTimes.count < 100 { tickTimes.append(t); t += step }
         canvas.xAxis(area, ticks: tickTimes.map { (x.map($0), TimeTicks.label(seconds: $0, step: step, clock: clock)) },
                      title: clock ? "Time since start (h:mm)" : "Time since start (min)")
 
@@ -207,6 +208,7 @@ public struct GanttChart: Sendable {
 
 /// "m:ss" below an hour, "h:mm:ss" above: tooltip times since the trial's start.
 func formatClock(_ seconds: Double) -> String {
+    guard seconds.isFinite, abs(seconds) < 1e15 else { return String(format: "%.3g s", seconds) }
     let s = Int(seconds.rounded())
     let h = s / 3600, m = (s % 3600) / 60, sec = s % 60
     func two(_ v: Int) -> String { v < 10 ? "0\(v)" : "\(v)" }
