@@ -223,11 +223,13 @@ final class RecordingSink: TrialSink {
 
     @Test func aStoppedSweepHoldsWholeTrialsOnly() throws {
         let s = try testScenario(sweep)
-        let calls = Atomic<Int>(0)
+        let finished = Atomic<Int>(0)
         let sink = RecordingSink()
-        // Stop after 20 items: trials done at some points only must not count anywhere.
+        // Stop once 5 trials are in: the pairs in flight then, done at some points only or abandoned
+        // mid-trial, must not count anywhere.
         let options = RunOptions(threads: 2, trialRange: 0..<50,
-                                 shouldStop: { calls.wrappingAdd(1, ordering: .relaxed).newValue > 20 })
+                                 shouldStop: { finished.load(ordering: .relaxed) >= 5 },
+                                 progress: { done, _ in finished.store(done, ordering: .relaxed) })
         let state = try StudyRunner.run(s, options: options, sink: sink)
         #expect(state.partial && state.completedTrials > 0 && state.completedTrials < 50)
         for p in state.points { #expect(p.metrics["duration_s"]!.count == UInt64(state.completedTrials)) }
