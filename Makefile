@@ -59,6 +59,7 @@ check-timing: release
 bench: release
 	$(RELEASE_BIN) bench kernel --runs 5
 	$(RELEASE_BIN) bench kernel --workload mmc --runs 3
+	$(RELEASE_BIN) bench study --rounds 3
 
 # libFuzzer over every input parser (scenario, block file, OB file, part state), FUZZ_SECONDS each
 # (default 60), seeded from Fuzz/corpus/, Scenarios/ and Sequences/; new inputs go to .build/fuzz-corpus/,

@@ -41,9 +41,15 @@ public struct ExactSum: Sendable, Equatable {
         let mid = (mantissa >> UInt64(32 - shift)) & 0xFFFF_FFFF
         let high = shift == 0 ? 0 : mantissa >> UInt64(64 - shift)
         let midValue = shift == 0 ? (mantissa >> 32) : mid
-        let parts = [Int64(low), Int64(midValue), Int64(shift == 0 ? 0 : high)]
-        for k in 0..<3 where parts[k] != 0 {
-            limbs[limb + k] += negative ? -parts[k] : parts[k]
+        // Three limbs updated in place: no array of parts is allocated (three adds per value of every
+        // metric of every trial). Adding a zero part changes nothing, so no test for one is needed.
+        let p0 = Int64(low), p1 = Int64(midValue), p2 = Int64(shift == 0 ? 0 : high)
+        limbs.withUnsafeMutableBufferPointer { l in
+            if negative {
+                l[limb] -= p0; l[limb + 1] -= p1; l[limb + 2] -= p2
+            } else {
+                l[limb] += p0; l[limb + 1] += p1; l[limb + 2] += p2
+            }
         }
         pending += 1
         if pending >= Self.normalizeEvery { normalize() }

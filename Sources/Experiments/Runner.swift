@@ -110,55 +110,68 @@ public enum StudyRunner {
         return run
     }
 
+    /// Threads and batch size for `items` (trial, point) pairs: at least eight batches per thread so the
+    /// last ones balance, at most 16 items per batch so a stop or a progress line is never far away.
+    static func workSplit(items: Int, threads: Int) -> (threads: Int, batch: Int) {
+        let t = max(1, min(threads, items))
+        return (t, max(1, min(16, items / (t * 8))))
+    }
+
     /// Runs the trials of `options.trialRange` at every sweep point on `options.threads` threads. Each
     /// trial is its own `Simulation(seed:trial:)`, so what a trial draws does not depend on the thread
     /// that runs it; statistics merge exactly, so the state does not depend on the thread count either.
+    ///
+    /// Threads share the work by (trial, sweep point) pairs, handed out in trial-major order in batches
+    /// small enough that every thread has work even for a handful of trials (a sweep of 338 points at 20
+    /// trials, or 6 points at 2). A trial counts, and is added to the statistics, once all of its points
+    /// are done, so a stopped run never holds a trial at some points and not at others.
     public static func run(_ scenario: Scenario, options: RunOptions, sink: (any TrialSink)? = nil) throws -> StudyState {
         let procedures = try procedures(for: scenario)
         let points = scenario.sweepPoints
+        let pointCount = points.count
         var state = StudyState(scenario: scenario, ranges: [options.trialRange])
         let range = options.trialRange
-        let chunk = 16
-        let chunkCount = (range.count + chunk - 1) / chunk
-        let nextChunk = Atomic<Int>(0)
+        let itemCount = range.count * pointCount
+        let (threadCount, batch) = workSplit(items: itemCount, threads: options.threads)
+        let nextItem = Atomic<Int>(0)
         let stop = Atomic<Bool>(false)
         let runsDone = Atomic<Int>(0)
-        let runsTotal = range.count * points.count
-        let shared = Mutex(SharedRunState(pointCount: points.count, metricNames: scenario.procedureType.schema.allMetrics.map(\.name),
-                                          nextTrial: range.lowerBound))
+        let runsTotal = itemCount
+        let metricNames = scenario.procedureType.schema.allMetrics.map(\.name)
+        let shared = Mutex(SharedRunState(pointCount: pointCount, metricNames: metricNames, nextTrial: range.lowerBound))
         let sinkBox = UncheckedBox(sink)
-        let threadCount = max(1, min(options.threads, max(1, chunkCount)))
 
         let work: @Sendable () -> Void = {
-            var local = points.map { _ in PointState(metricNames: scenario.procedureType.schema.allMetrics.map(\.name)) }
+            var local = points.map { _ in PointState(metricNames: metricNames) }
             var completed = 0
-            while !stop.load(ordering: .relaxed) {
-                let c = nextChunk.wrappingAdd(1, ordering: .relaxed).oldValue
-                if c >= chunkCount { break }
-                let lo = range.lowerBound + c * chunk
-                let hi = min(range.upperBound, lo + chunk)
-                for t in lo..<hi {
-                    if options.shouldStop() { stop.store(true, ordering: .relaxed); break }
-                    var runs: [TrialRun] = []
+            outer: while !stop.load(ordering: .relaxed) {
+                let first = nextItem.wrappingAdd(batch, ordering: .relaxed).oldValue
+                if first >= itemCount { break }
+                for item in first..<min(itemCount, first + batch) {
+                    if options.shouldStop() { stop.store(true, ordering: .relaxed); break outer }
+                    let t = range.lowerBound + item / pointCount, p = item % pointCount
+                    let run: TrialRun
                     do {
-                        for (p, procedure) in procedures.enumerated() {
-                            runs.append(try runTrial(procedure, scenario: scenario, point: points[p], trial: t, isCancelled: options.shouldStop))
-                            options.progress(runsDone.wrappingAdd(1, ordering: .relaxed).newValue, runsTotal)
-                        }
+                        run = try runTrial(procedures[p], scenario: scenario, point: points[p], trial: t, isCancelled: options.shouldStop)
+                        options.progress(runsDone.wrappingAdd(1, ordering: .relaxed).newValue, runsTotal)
                     } catch is Simulation.SimulationCancelled {
                         // Stopped inside a trial: it is abandoned, the completed ones make the partial state.
                         stop.store(true, ordering: .relaxed)
-                        break
+                        break outer
                     } catch {
                         shared.withLock { if $0.error == nil { $0.error = error } }
                         stop.store(true, ordering: .relaxed)
-                        break
+                        break outer
                     }
-                    for r in runs { local[r.point].add(r) }
-                    completed += 1
-                    shared.withLock { s in
-                        s.pending[t] = runs
+                    let whole = shared.withLock { s -> (runs: [TrialRun]?, done: Int) in
+                        let runs = s.finish(run, trial: t)
                         s.flush(into: sinkBox.value)
+                        if runs != nil { s.completedCount += 1 }
+                        return (runs, s.completedCount)
+                    }
+                    if let runs = whole.runs {
+                        for r in runs { local[r.point].add(r) }
+                        completed += 1
                     }
                 }
             }
@@ -197,17 +210,37 @@ public enum StudyRunner {
 /// Results shared between worker threads, under a lock.
 struct SharedRunState {
     var points: [PointState]
+    let pointCount: Int
     var completed = 0
+    /// Trials with every point done so far (for progress).
+    var completedCount = 0
     var error: (any Error)?
     var sinkError: (any Error)?
     var nextTrial: Int
+    /// A trial's points as they finish, until all have.
+    var partialTrials: [Int: [TrialRun?]] = [:]
     /// Finished trials waiting for their predecessors, so the sink sees trial order; bounded by the
-    /// threads × chunk size in flight.
+    /// threads × batch size in flight.
     var pending: [Int: [TrialRun]] = [:]
 
     init(pointCount: Int, metricNames: [String], nextTrial: Int) {
         points = (0..<pointCount).map { _ in PointState(metricNames: metricNames) }
+        self.pointCount = pointCount
         self.nextTrial = nextTrial
+    }
+
+    /// Files one point's run; returns the trial's runs in point order once its last point is in.
+    mutating func finish(_ run: TrialRun, trial t: Int) -> [TrialRun]? {
+        if pointCount == 1 {
+            pending[t] = [run]
+            return [run]
+        }
+        var slots = partialTrials.removeValue(forKey: t) ?? [TrialRun?](repeating: nil, count: pointCount)
+        slots[run.point] = run
+        let runs = slots.compactMap { $0 }
+        guard runs.count == pointCount else { partialTrials[t] = slots; return nil }
+        pending[t] = runs
+        return runs
     }
 
     mutating func flush(into sink: (any TrialSink)?) {
@@ -217,9 +250,12 @@ struct SharedRunState {
         }
     }
 
+    /// After a stop: the complete trials still waiting, in trial order; a trial done at only some points is
+    /// left out, as it is of the statistics.
     mutating func flushAll(into sink: (any TrialSink)?) {
         for t in pending.keys.sorted() { write(pending[t]!, sink) }
         pending.removeAll()
+        partialTrials.removeAll()
     }
 
     mutating func write(_ runs: [TrialRun], _ sink: (any TrialSink)?) {

@@ -1,4 +1,5 @@
 import CGSL
+import Synchronization
 
 /// One GSL generator, owned by exactly one stream and freed exactly once.
 ///
@@ -13,9 +14,7 @@ public final class RandomStream {
     /// independent SimPy reference program (`tools/bench-vs-simpy.sh`) rely on this to agree bit for bit.
     public init(gslSeed seed: UInt, name: String = "") {
         GSLRuntime.prepare()
-        guard let r = gsl_rng_alloc(cgsl_rng_mt19937()) else {
-            fatalError("gsl_rng_alloc failed: out of memory")
-        }
+        let r = GeneratorPool.take()
         gsl_rng_set(r, seed)
         self.rng = r
         self.name = name
@@ -28,14 +27,15 @@ public final class RandomStream {
     public init(key: [UInt32], name: String = "") {
         precondition(!key.isEmpty, "a stream key needs at least one word")
         GSLRuntime.prepare()
-        guard let r = gsl_rng_alloc(cgsl_rng_mt19937()) else {
-            fatalError("gsl_rng_alloc failed: out of memory")
-        }
-        // gsl_rng_set(r, 19650218) is init_genrand(19650218), the first half of init_by_array.
-        gsl_rng_set(r, 19_650_218)
+        let r = GeneratorPool.take()
         let state = cgsl_mt19937_state_of(r)!
         withUnsafeMutableBytes(of: &state.pointee.mt) { raw in
             let mt = raw.bindMemory(to: UInt.self)
+            // init_genrand(19650218), the first half of init_by_array, is the same 624 words for every key:
+            // copied from the state gsl_rng_set(r, 19650218) left once, not recomputed per stream.
+            GeneratorPool.genrand19650218.withUnsafeBufferPointer { seeded in
+                _ = mt.initialize(from: seeded)
+            }
             let n = 624
             var i = 1, j = 0
             for _ in 0..<max(n, key.count) {
@@ -58,7 +58,7 @@ public final class RandomStream {
         self.name = name
     }
 
-    deinit { gsl_rng_free(rng) }
+    deinit { GeneratorPool.give(rng) }
 
     /// Raw 32-bit output (`gsl_rng_get`).
     @inline(__always) public func nextUInt32() -> UInt32 { UInt32(truncatingIfNeeded: gsl_rng_get(rng)) }
@@ -104,6 +104,43 @@ public final class RandomStream {
             gsl_ran_shuffle(rng, p.baseAddress, p.count, MemoryLayout<Int>.stride)
         }
         values = idx.map { values[$0] }
+    }
+}
+
+/// Mersenne Twister generators of finished streams, kept for the next trial's streams: a trial opens
+/// about ten streams, and allocating each (which also seeds it, a 624-word loop that `init_by_array` then
+/// overwrites) cost as much as keying it. A reused generator is reseeded in full (all 624 words and the
+/// index) by `gsl_rng_set` or by `RandomStream(key:)`, so what it draws does not depend on its past.
+enum GeneratorPool {
+    /// A generator in the pool belongs to no stream and no thread.
+    struct Idle: @unchecked Sendable { let r: UnsafeMutablePointer<gsl_rng> }
+    private static let free = Mutex<[Idle]>([])
+    /// Enough for the streams of the trials in flight on a few threads; more are freed.
+    static let capacity = 256
+
+    /// The MT19937 state words after init_genrand(19650218) (`gsl_rng_set(r, 19650218)`).
+    static let genrand19650218: [UInt] = {
+        let r = take()
+        defer { give(r) }
+        gsl_rng_set(r, 19_650_218)
+        let state = cgsl_mt19937_state_of(r)!
+        return withUnsafeBytes(of: &state.pointee.mt) { Array($0.bindMemory(to: UInt.self)) }
+    }()
+
+    static func take() -> UnsafeMutablePointer<gsl_rng> {
+        if let idle = free.withLock({ $0.popLast() }) { return idle.r }
+        guard let r = gsl_rng_alloc(cgsl_rng_mt19937()) else { fatalError("gsl_rng_alloc failed: out of memory") }
+        return r
+    }
+
+    static func give(_ r: UnsafeMutablePointer<gsl_rng>) {
+        let idle = Idle(r: r)
+        let kept = free.withLock { f -> Bool in
+            guard f.count < capacity else { return false }
+            f.append(idle)
+            return true
+        }
+        if !kept { gsl_rng_free(r) }
     }
 }
 

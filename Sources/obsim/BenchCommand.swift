@@ -5,7 +5,7 @@ import SimKernel
 struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Benchmarks, measured in this process (build with -c release for real figures).",
-        subcommands: [BenchKernel.self, BenchDetector.self]
+        subcommands: [BenchKernel.self, BenchDetector.self, BenchStudy.self]
     )
 }
 

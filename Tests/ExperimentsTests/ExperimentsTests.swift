@@ -2,6 +2,7 @@ import Foundation
 import Procedures
 import ScenarioKit
 import SimKernel
+import Synchronization
 import Testing
 @testable import Experiments
 
@@ -245,5 +246,54 @@ func stateText(_ s: StudyState) -> String { StateFile.json(s).text() }
         #expect(abs(uncertain.p50Shift!.estimate - 0.03) < 0.003)
         #expect(uncertain.p50Shift!.low < 0.02)
         #expect(!uncertain.failed)
+    }
+}
+
+/// Records what a sink is handed, in order.
+final class RecordingSink: TrialSink {
+    var seen: [(trial: Int, point: Int)] = []
+    func write(_ trial: TrialRun) throws { seen.append((trial.trial, trial.point)) }
+}
+
+@Suite struct WorkSharingTests {
+    let sweep = scenarioText + "\n  sweep:\n    - parameter: parameters.n_flat\n      values: [2, 4, 8]\n"
+
+    @Test func aHandfulOfTrialsOfASweepKeepsBothThreadsBusy() {
+        // 2 trials × 3 points on 2 threads: single (trial, point) items, not one chunk of whole trials.
+        #expect(StudyRunner.workSplit(items: 6, threads: 2) == (2, 1))
+        // A 20-trial sweep of 338 points: batches of 16, hundreds of them per thread.
+        #expect(StudyRunner.workSplit(items: 6760, threads: 2) == (2, 16))
+        #expect(StudyRunner.workSplit(items: 1, threads: 2) == (1, 1))
+    }
+
+    @Test func sweepResultsAndSinkOrderDoNotDependOnThreads() throws {
+        let s = try testScenario(sweep)
+        var texts: [String] = []
+        for threads in [1, 2, 3] {
+            let sink = RecordingSink()
+            let state = try StudyRunner.run(s, options: RunOptions(threads: threads, trialRange: 4..<9), sink: sink)
+            texts.append(stateText(state))
+            // Trial-major, then sweep point, every pair once.
+            #expect(sink.seen.map { [$0.trial, $0.point] } == (4..<9).flatMap { t in (0..<3).map { [t, $0] } })
+        }
+        #expect(texts[0] == texts[1] && texts[1] == texts[2])
+    }
+
+    @Test func aStoppedSweepHoldsWholeTrialsOnly() throws {
+        let s = try testScenario(sweep)
+        let finished = Atomic<Int>(0)
+        let sink = RecordingSink()
+        // Stop once 5 trials are in: the pairs in flight then, done at some points only or abandoned
+        // mid-trial, must not count anywhere.
+        let options = RunOptions(threads: 2, trialRange: 0..<50,
+                                 shouldStop: { finished.load(ordering: .relaxed) >= 5 },
+                                 progress: { done, _ in finished.store(done, ordering: .relaxed) })
+        let state = try StudyRunner.run(s, options: options, sink: sink)
+        #expect(state.partial && state.completedTrials > 0 && state.completedTrials < 50)
+        for p in state.points { #expect(p.metrics["duration_s"]!.count == UInt64(state.completedTrials)) }
+        #expect(sink.seen.count == 3 * state.completedTrials)
+        let trials = Dictionary(grouping: sink.seen, by: \.trial)
+        #expect(trials.values.allSatisfy { $0.map(\.point) == [0, 1, 2] })
+        #expect(sink.seen.map(\.trial) == sink.seen.map(\.trial).sorted())
     }
 }

@@ -98,7 +98,16 @@ public struct PixelWindow: Sendable {
 }
 
 public struct ExposureResult: Sendable {
-    public var header: FrameHeader
+    /// The frame's keywords: the caller's, then the detector's. Built when first read, since only a frame
+    /// that is written needs them and a Monte Carlo trial writes none.
+    public var header: FrameHeader {
+        get { headerOverride ?? DetectorSimulator.header(for: headerRequest, detector: detector, serial: serial, modeName: modeName) }
+        set { headerOverride = newValue }
+    }
+    fileprivate var headerOverride: FrameHeader?
+    fileprivate let headerRequest: ExposureRequest
+    /// The detector's serial number (DET CHIP ID).
+    public let serial: String
     public var detector: String
     public var modeName: String
     public var ditSeconds: Double
@@ -112,9 +121,19 @@ public struct ExposureResult: Sendable {
     /// The median over amplifiers of the bias-subtracted level: the number an operator reads off a
     /// post-ISR image (RubinTV) and compares with the document's limits.
     public var medianPostISRADU: Double {
-        let v = amplifiers.map(\.postISRMeanADU).sorted()
-        guard !v.isEmpty else { return .nan }
-        return v.count % 2 == 1 ? v[v.count / 2] : 0.5 * (v[v.count / 2 - 1] + v[v.count / 2])
+        let count = amplifiers.count
+        guard count > 0 else { return .nan }
+        // Checked on every frame of a trial: sorted in place on the stack, no array allocated.
+        return withUnsafeTemporaryAllocation(of: Double.self, capacity: count) { v in
+            for (i, a) in amplifiers.enumerated() { v.initializeElement(at: i, to: a.postISRMeanADU) }
+            for i in 1..<max(1, count) {
+                let x = v[i]
+                var j = i
+                while j > 0 && x < v[j - 1] { v[j] = v[j - 1]; j -= 1 }
+                v[j] = x
+            }
+            return count % 2 == 1 ? v[count / 2] : 0.5 * (v[count / 2 - 1] + v[count / 2])
+        }
     }
 }
 
@@ -154,9 +173,13 @@ public final class DetectorSimulator {
         var windows: [PixelWindow] = []
         switch request.fidelity {
         case .roiStatistics:
-            for a in model.amplifiers.indices {
-                amps.append(statistics(amplifier: a, rect: model.roi(amplifier: a), mode: mode, qe: qe,
-                                       request: request, stream: stream))
+            var moments = ClippedMomentsOfExposure()
+            let amplifiers = model.amplifiers
+            amps.reserveCapacity(amplifiers.count)
+            for a in amplifiers.indices {
+                let rect = model.roi(amplifier: a)
+                amps.append(statistics(amplifier: a, amp: amplifiers[a], rect: rect, mode: mode, qe: qe,
+                                       request: request, stream: stream, moments: &moments))
             }
         case .roiPixels, .fullFrame, .windows:
             let rects: [PixelRect]
@@ -188,7 +211,7 @@ public final class DetectorSimulator {
             }
         }
 
-        return ExposureResult(header: header(for: request, mode: mode), detector: model.name, modeName: mode.name,
+        return ExposureResult(headerRequest: request, serial: model.serial, detector: model.name, modeName: mode.name,
                               ditSeconds: request.ditSeconds, ndit: request.ndit, startSeconds: request.startSeconds,
                               durationSeconds: model.exposureDurationSeconds(ditSeconds: request.ditSeconds,
                                                                             ndit: request.ndit, mode: mode),
@@ -201,6 +224,10 @@ public final class DetectorSimulator {
     /// fraction: f by the second-order delta method, the clip by the moments of a Gaussian censored at FW
     /// (E[min(X,c)] = μΦ(z) − σφ(z) + cQ(z), E[min(X,c)²] = (μ²+σ²)Φ(z) − σ(μ+c)φ(z) + c²Q(z),
     /// z = (c − μ)/σ).
+    /// |z| past which `gsl_ran_ugaussian_pdf`, `gsl_cdf_ugaussian_P` and `_Q` return exactly 0, 1 (or 0)
+    /// and 0 (or 1): exp(−z²/2) is below the smallest subnormal from z ≈ 38.58 on.
+    static let gaussianUnderflowZ = 40.0
+
     static func clippedMoments(lambda: Double, mode: ReadoutMode) -> (mean: Double, variance: Double, clipped: Double) {
         let nl = mode.nonlinearity
         let fw = mode.fullWellElectrons
@@ -209,20 +236,29 @@ public final class DetectorSimulator {
         let sigma = abs(d) * lambda.squareRoot()
         if sigma == 0 { return (min(mu, fw), 0, mu >= fw ? 1 : 0) }
         let z = (fw - mu) / sigma
-        let phi = gsl_ran_ugaussian_pdf(z), cdf = gsl_cdf_ugaussian_P(z), q = gsl_cdf_ugaussian_Q(z)
+        // Beyond |z| = 38.6 GSL's pdf and tails are exactly 0 and 1 (exp(−z²/2) underflows), and reaching
+        // that on libm's underflow path is what made this the most expensive line of a flat at
+        // z ≈ 560; the constants give the same bits without the calls.
+        let phi: Double, cdf: Double, q: Double
+        if z > Self.gaussianUnderflowZ {
+            (phi, cdf, q) = (0, 1, 0)
+        } else if z < -Self.gaussianUnderflowZ {
+            (phi, cdf, q) = (0, 0, 1)
+        } else {
+            (phi, cdf, q) = (gsl_ran_ugaussian_pdf(z), gsl_cdf_ugaussian_P(z), gsl_cdf_ugaussian_Q(z))
+        }
         let m1 = mu * cdf - sigma * phi + fw * q
         let m2 = (mu * mu + sigma * sigma) * cdf - sigma * (mu + fw) * phi + fw * fw * q
         return (m1, max(0, m2 - m1 * m1), q)
     }
 
     /// Expected figures of amplifier `a` over `rect`, for a mean photon rate `photonRate` (ph s⁻¹ px⁻¹).
-    func expected(amplifier a: Int, rect: PixelRect, mode: ReadoutMode, qe: Double, photonRate: Double,
-                  request: ExposureRequest) -> (bias: Double, mean: Double, temporal: Double, pattern: Double, clipped: Double) {
-        let amp = model.amplifiers[a]
+    func expected(amplifier a: Int, amp: Amplifier, rect: PixelRect, mode: ReadoutMode, qe: Double, photonRate: Double,
+                  request: ExposureRequest, moments: inout ClippedMomentsOfExposure) -> (bias: Double, mean: Double, temporal: Double, pattern: Double, clipped: Double) {
         let g = mode.gainElectronsPerADU[a], rn = mode.readNoiseElectrons[a]
         let lambdaPhoton = photonRate * qe * request.ditSeconds
         let lambda = lambdaPhoton + model.darkCurrentElectronsPerSecond * request.ditSeconds
-        let (m, v, clipped) = Self.clippedMoments(lambda: lambda, mode: mode)
+        let (m, v, clipped) = moments.of(lambda: lambda, mode: mode)
         let bias = amp.biasMoments(over: rect)
         let n = Double(request.ndit)
         // Quantisation of each frame to integer ADU adds 1/12 ADU² before averaging.
@@ -232,16 +268,16 @@ public final class DetectorSimulator {
         return (bias.mean, m / g + bias.mean, temporal, pattern, clipped)
     }
 
-    func statistics(amplifier a: Int, rect: PixelRect, mode: ReadoutMode, qe: Double, request: ExposureRequest,
-                    stream: RandomStream) -> AmplifierStatistics {
+    func statistics(amplifier a: Int, amp: Amplifier, rect: PixelRect, mode: ReadoutMode, qe: Double, request: ExposureRequest,
+                    stream: RandomStream, moments: inout ClippedMomentsOfExposure) -> AmplifierStatistics {
         let rate = request.illumination.photonsPerSecondPerPixel
             + (request.illumination.scene?.meanPhotonRate(over: rect) ?? 0)
-        let e = expected(amplifier: a, rect: rect, mode: mode, qe: qe, photonRate: rate, request: request)
+        let e = expected(amplifier: a, amp: amp, rect: rect, mode: mode, qe: qe, photonRate: rate, request: request, moments: &moments)
         let n = Double(rect.pixelCount)
         // The ROI mean of N pixels: temporal noise averages down as 1/N; the PRNU field's own ROI mean
         // differs from 1 by σ_PRNU/√N (~2e-5 for 256²), which this level neglects.
         let measured = e.mean + stream.gaussian(sigma: (e.temporal / n).squareRoot())
-        return AmplifierStatistics(amplifier: model.amplifiers[a].name, amplifierIndex: a, region: rect,
+        return AmplifierStatistics(amplifier: amp.name, amplifierIndex: a, region: rect,
                                    pixelCount: rect.pixelCount, biasADU: e.bias, expectedMeanADU: e.mean,
                                    temporalVarianceADU2: e.temporal, fixedPatternVarianceADU2: e.pattern,
                                    measuredMeanADU: measured, measuredVarianceADU2: e.temporal + e.pattern,
@@ -266,6 +302,7 @@ public final class DetectorSimulator {
 
     func simulatePixels(amplifier a: Int, rect: PixelRect, mode: ReadoutMode, qe: Double, request: ExposureRequest,
                         stream: RandomStream) -> ([Double], AmplifierStatistics) {
+        var moments = ClippedMomentsOfExposure()
         let amp = model.amplifiers[a]
         let count = rect.pixelCount
         let response = prnu.values(rect: rect, amplifier: a)
@@ -297,10 +334,10 @@ public final class DetectorSimulator {
         let rng = stream.rng
         let ndit = request.ndit
         let colSlope = amp.biasColumnSlopeADU
-        let e = expected(amplifier: a, rect: rect, mode: mode, qe: qe,
+        let e = expected(amplifier: a, amp: amp, rect: rect, mode: mode, qe: qe,
                          photonRate: request.illumination.photonsPerSecondPerPixel
                             + (request.illumination.scene?.meanPhotonRate(over: rect) ?? 0),
-                         request: request)
+                         request: request, moments: &moments)
         // Sums around the expected mean keep the one-pass variance free of cancellation.
         let shift = e.mean
         var sum = 0.0, sumSquares = 0.0
@@ -360,11 +397,11 @@ public final class DetectorSimulator {
 
     // MARK: - Header
 
-    func header(for request: ExposureRequest, mode: ReadoutMode) -> FrameHeader {
+    static func header(for request: ExposureRequest, detector: String, serial: String, modeName: String) -> FrameHeader {
         var h = FrameHeader(request.header)
-        h.set("DET NAME", .string(model.name), "detector")
-        h.set("DET CHIP ID", .string(model.serial), "detector serial")
-        h.set("DET1 NCORRS NAME", .string(mode.name), "readout mode")
+        h.set("DET NAME", .string(detector), "detector")
+        h.set("DET CHIP ID", .string(serial), "detector serial")
+        h.set("DET1 NCORRS NAME", .string(modeName), "readout mode")
         h.set("DET1 DIT", .double(request.ditSeconds), "[s] detector integration time")
         h.set("DET1 NDIT", .int(request.ndit), "number of averaged integrations")
         h.set("EXPTIME", .double(request.ditSeconds * Double(request.ndit)), "[s] total integration time")
@@ -396,5 +433,20 @@ public final class DetectorSimulator {
         func pad(_ v: Int, _ w: Int) -> String { let s = String(v); return String(repeating: "0", count: max(0, w - s.count)) + s }
         let hh = msOfDay / 3_600_000, mi = msOfDay / 60_000 % 60, ss = msOfDay / 1000 % 60, ms = msOfDay % 1000
         return "\(pad(yy, 4))-\(pad(mm, 2))-\(pad(dd, 2))T\(pad(hh, 2)):\(pad(mi, 2)):\(pad(ss, 2)).\(pad(ms, 3))"
+    }
+}
+
+/// The clipped moments of one exposure: they depend on λ and the readout mode only, and every amplifier
+/// of a uniformly lit frame has the same λ, so a frame computes them once instead of once per amplifier.
+/// Exact: an equal λ returns the value the same computation returned.
+struct ClippedMomentsOfExposure {
+    private var lambda = Double.nan
+    private var value = (mean: 0.0, variance: 0.0, clipped: 0.0)
+
+    mutating func of(lambda l: Double, mode: ReadoutMode) -> (mean: Double, variance: Double, clipped: Double) {
+        if l == lambda { return value }
+        value = DetectorSimulator.clippedMoments(lambda: l, mode: mode)
+        lambda = l
+        return value
     }
 }

@@ -1,7 +1,7 @@
 import Foundation
 
 /// An observing site on the WGS84-like Earth model the NREL SPA uses (Reda & Andreas 2004, §3.10).
-public struct Site: Sendable, Equatable {
+public struct Site: Sendable, Hashable {
     public let name: String
     /// Geodetic latitude, degrees, north positive.
     public let latitudeDegrees: Double

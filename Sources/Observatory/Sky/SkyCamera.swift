@@ -3,7 +3,7 @@ import Foundation
 /// What turns a sky surface brightness into electrons per second per pixel: collecting area, pixel
 /// solid angle, throughput and QE, plus the warm telescope's emissivity and temperature for the
 /// thermal infrared.
-public struct SkyCamera: Sendable {
+public struct SkyCamera: Sendable, Hashable {
     public var name: String
     public var collectingAreaM2: Double
     public var pixelScaleArcsec: Double

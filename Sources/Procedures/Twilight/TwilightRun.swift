@@ -105,6 +105,12 @@ struct TwilightRun {
     /// no longer saturates and the Sun is below `sun_altitude_max`; closes when the maximum exposure can no
     /// longer reach `fill_min` or the Sun is below `sun_altitude_min`. The morning window is the mirror image.
     func window(airmass: Double, reference: Double) throws -> (open: Double?, close: Double) {
+        try TwilightNightCaches.windows.value(for: TwilightWindowKey(self, airmass: airmass, reference: reference)) {
+            try computeWindow(airmass: airmass, reference: reference)
+        }
+    }
+
+    func computeWindow(airmass: Double, reference: Double) throws -> (open: Double?, close: Double) {
         let minExp = instrument.minimumExposureSeconds, maxExp = p.maximumExposure
         let saturates: (Double) throws -> Bool = { t in try nominalElectrons(at: t, airmass: airmass, dit: minExp) > fullWell }
         let tooDark: (Double) throws -> Bool = { t in try nominalElectrons(at: t, airmass: airmass, dit: maxExp) < p.fillMin * fullWell }
@@ -134,14 +140,14 @@ struct TwilightRun {
         let noon = dayStart + 43_200 - sky.site.localMeanTimeOffsetSeconds
         // A 30-minute scan cannot miss the one daily crossing of −0.833° at the sites of these studies.
         let finder = SunCrossingFinder(scanStepSeconds: 1800, toleranceSeconds: 0.5)
-        guard let sunset = try finder.crossing(site: sky.site, altitudeDegrees: TwilightEvent.sunset.altitudeDegrees,
+        guard let sunset = try finder.sharedCrossing(site: sky.site, altitudeDegrees: TwilightEvent.sunset.altitudeDegrees,
                                                direction: .setting, after: noon) else {
             // No sunset: the Sun stays up (polar day) or never came up (polar night); its noon altitude says which.
             let noonAltitude = finder.algorithm.position(site: sky.site, utcSeconds: noon).altitudeDegrees
             throw NoTwilight(polarDay: noonAltitude > TwilightEvent.sunset.altitudeDegrees)
         }
         if !morning { return sunset - context.epochUnixSeconds }
-        guard let sunrise = try finder.crossing(site: sky.site, altitudeDegrees: TwilightEvent.sunrise.altitudeDegrees,
+        guard let sunrise = try finder.sharedCrossing(site: sky.site, altitudeDegrees: TwilightEvent.sunrise.altitudeDegrees,
                                                 direction: .rising, after: sunset) else {
             throw NoTwilight(polarDay: false)
         }

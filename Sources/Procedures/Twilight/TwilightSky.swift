@@ -12,8 +12,11 @@ struct TwilightSkyView {
     let sun = SolarPositionAlgorithm()
     /// UTC (Unix seconds) at simulated time 0.
     let epochUnixSeconds: Double
+    let recentSunPositions = SunPositionMemo()
 
-    func sunPosition(at t: Double) -> SunPosition { sun.position(site: site, utcSeconds: epochUnixSeconds + t) }
+    func sunPosition(at t: Double) -> SunPosition {
+        recentSunPositions.position(at: t) { sun.position(site: site, utcSeconds: epochUnixSeconds + $0) }
+    }
 
     /// Nominal sky electrons s⁻¹ px⁻¹ at simulated time `t` for a pointing at `airmass`.
     func rates(at t: Double, airmass: Double) throws -> SkyElectronRates {
