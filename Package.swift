@@ -42,7 +42,7 @@ let package = Package(
         .testTarget(name: "AnalysisTests", dependencies: ["Analysis", "SimKernel"], swiftSettings: strict),
         .testTarget(name: "ProceduresTests", dependencies: ["Procedures", "Observatory", "Analysis", "SimKernel"], swiftSettings: strict),
         .testTarget(name: "ScenarioKitTests", dependencies: ["ScenarioKit", "Procedures", "Observatory", "SimKernel"], swiftSettings: strict),
-        .testTarget(name: "ExperimentsTests", dependencies: ["Experiments", "ScenarioKit", "Procedures", "SimKernel", "Reporting"], swiftSettings: strict),
+        .testTarget(name: "ExperimentsTests", dependencies: ["Experiments", "ScenarioKit", "Procedures", "SimKernel", "Reporting", "Observatory"], swiftSettings: strict),
         .testTarget(name: "ReportingTests", dependencies: ["Reporting", "Experiments", "CFITSIO"], swiftSettings: strict),
     ]
 )

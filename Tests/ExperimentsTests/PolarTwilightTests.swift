@@ -18,6 +18,7 @@ import Testing
         parameters:
           band: SDSSr
           twilight: evening
+          clear_sky_probability: 1
         study:
           trials: 2
           detector: timing
