@@ -90,16 +90,27 @@ private func variance(_ v: [Double]) -> Double {
                 #expect((a < 8) == (max(det.2, det.3) <= 2000))
                 #expect(detectorPixels.insert(min(det.0, det.1) * 10_000 + min(det.2, det.3)).inserted)
                 #expect(max(det.0, det.1) <= 4072 && max(det.2, det.3) <= 4000)
+                // The ROI is centred in its amplifier (column k of 509 px, row 1…2000 or 2001…4000).
+                let column = Double(try #require(ext.name?.last?.wholeNumberValue))
+                #expect(abs(Double(det.0 + det.1) / 2 - (509 * column + 255)) <= 0.5, "\(ext.name ?? ""): DETSEC \(det)")
+                #expect(abs(Double(det.2 + det.3) / 2 - (a < 8 ? 1000.5 : 3000.5)) <= 0.5, "\(ext.name ?? ""): DETSEC \(det)")
 
                 // Statistics on the first frame only: 32 checks at 4σ, not a thousand.
                 guard n == 0 else { continue }
                 let overscan = pixels(ext, bias)
                 let sigma = mode.readNoiseElectrons[a] / mode.gainElectronsPerADU[a]
-                let se = (sigma * sigma + 1.0 / 12).squareRoot() / Double(overscan.count).squareRoot()
-                // The model's bias at the first data column, averaged over the ROI's rows.
+                func se(_ n: Int) -> Double { (sigma * sigma + 1.0 / 12).squareRoot() / Double(n).squareRoot() }
+                // The model's bias at the first data column, averaged over the ROI's rows; under the
+                // parallel overscan, the last data row's bias averaged over the data columns.
                 let amp = model.amplifiers[a], roi = model.roi(amplifier: a)
                 let truth = amp.biasADU(x: roi.x0, y: roi.y0) + amp.biasRowSlopeADU * Double(roi.height - 1) / 2
-                #expect(abs(mean(overscan) - truth) < 4 * se, "\(ext.name ?? ""): overscan \(mean(overscan)) vs bias \(truth) ± \(se)")
+                #expect(abs(mean(overscan) - truth) < 4 * se(overscan.count), "\(ext.name ?? ""): overscan \(mean(overscan)) vs bias \(truth)")
+                let prescan = pixels(ext, (1, 3, 1, h))
+                #expect(abs(mean(prescan) - truth) < 4 * se(prescan.count), "\(ext.name ?? ""): prescan \(mean(prescan)) vs bias \(truth)")
+                let parallel = pixels(ext, (data.0, data.1, h + 1, ext.height))
+                let parallelTruth = amp.biasADU(x: roi.x0, y: roi.y0 + h - 1) + amp.biasColumnSlopeADU * Double(w - 1) / 2
+                #expect(abs(mean(parallel) - parallelTruth) < 4 * se(parallel.count),
+                        "\(ext.name ?? ""): parallel overscan \(mean(parallel)) vs bias \(parallelTruth)")
                 // Sample variance of N Gaussians: relative standard error √(2/(N−1)).
                 let v = variance(overscan), expected = sigma * sigma + 1.0 / 12
                 #expect(abs(v / expected - 1) < 4 * (2.0 / Double(overscan.count - 1)).squareRoot(), "\(ext.name ?? ""): var \(v) vs \(expected)")
