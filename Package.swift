@@ -1,6 +1,6 @@
 // swift-tools-version: 6.1
 // Obsim: a discrete-event simulator of an observatory's calibration work.
-// Module arrows follow ../shared/DESIGN.md: obsim -> Reporting, Experiments, ScenarioKit -> Procedures
+// Module arrows follow docs/DESIGN.md ("Layout"): obsim -> Reporting, Experiments, ScenarioKit -> Procedures
 // -> Observatory, Analysis -> SimKernel -> CGSL. Nothing below `obsim` prints.
 import PackageDescription
 import Foundation
@@ -16,7 +16,6 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.0.0"),
-        .package(url: "https://github.com/apple/swift-log", from: "1.5.0"),
     ],
     targets: [
         .systemLibrary(name: "CGSL", pkgConfig: "gsl", providers: [.apt(["libgsl-dev"])]),
@@ -33,7 +32,6 @@ let package = Package(
             dependencies: [
                 "Reporting", "Experiments", "ScenarioKit", "Procedures", "Observatory", "Analysis", "SimKernel",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
-                .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strict
         ),
@@ -43,7 +41,9 @@ let package = Package(
         .testTarget(name: "ProceduresTests", dependencies: ["Procedures", "Observatory", "Analysis", "SimKernel"], swiftSettings: strict),
         .testTarget(name: "ScenarioKitTests", dependencies: ["ScenarioKit", "Procedures", "Observatory", "SimKernel"], swiftSettings: strict),
         .testTarget(name: "ExperimentsTests", dependencies: ["Experiments", "ScenarioKit", "Procedures", "SimKernel", "Reporting", "Observatory"], swiftSettings: strict),
-        .testTarget(name: "ReportingTests", dependencies: ["Reporting", "Experiments", "CFITSIO"], swiftSettings: strict),
+        .testTarget(name: "ReportingTests", dependencies: ["Reporting", "Experiments", "Procedures", "CFITSIO"], swiftSettings: strict),
+        // The repository as a user's clone sees it: no paths outside it, README examples that run.
+        .testTarget(name: "RepositoryTests", swiftSettings: strict),
     ]
 )
 
@@ -56,6 +56,8 @@ if ProcessInfo.processInfo.environment["OBSIM_FUZZ"] != nil {
                           path: "Fuzz/Sources/FuzzScenario", swiftSettings: strict),
         .executableTarget(name: "FuzzBlock", dependencies: ["FuzzDriver", "ScenarioKit", "Procedures"],
                           path: "Fuzz/Sources/FuzzBlock", swiftSettings: strict),
+        .executableTarget(name: "FuzzOB", dependencies: ["FuzzDriver", "ScenarioKit", "Procedures"],
+                          path: "Fuzz/Sources/FuzzOB", swiftSettings: strict),
         .executableTarget(name: "FuzzState", dependencies: ["FuzzDriver", "Experiments", "Reporting"],
                           path: "Fuzz/Sources/FuzzState", swiftSettings: strict),
     ]

@@ -1,18 +1,22 @@
 #!/usr/bin/env bash
 # Side-by-side kernel benchmark: Obsim (release build) and SimPy 4.1 on the same seeded workloads, in
-# the same run, with the bit-for-bit cross-check. SimPy lives in a venv outside the repo; the reference
-# program is ../shared/reference-bench/simpy_bench.py (never copied into the project).
+# the same run, with the bit-for-bit cross-check. Optional: it needs an independent SimPy program of the
+# two workloads (`simpy_bench.py`, kept outside this repository so the comparison stays independent),
+# named by REF=PATH. SimPy itself is installed into a venv outside the repository.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 RUNS=${RUNS:-5}
-REF=${REF:-../shared/reference-bench/simpy_bench.py}
+REF=${REF:-}
 VENV=${SIMPY_VENV:-$HOME/.cache/obsim-simpy-venv}
-[ -f "$REF" ] || { echo "bench-vs-simpy: reference program $REF not found" >&2; exit 2; }
+if [ -z "$REF" ] || [ ! -f "$REF" ]; then
+    echo "bench-vs-simpy: give the SimPy reference program with REF=PATH/simpy_bench.py (got '${REF}'); it is not part of this repository" >&2
+    exit 2
+fi
 if [ ! -x "$VENV/bin/python" ]; then
     python3 -m venv "$VENV"
     "$VENV/bin/pip" install -q simpy==4.1.2
 fi
-swift build -c release >/dev/null
+swift build -c release -Xswiftc -enable-testing >/dev/null
 OBSIM=.build/release/obsim
 obsim_timeout=$($OBSIM bench kernel --workload timeout --runs "$RUNS" --json)
 obsim_mmc=$($OBSIM bench kernel --workload mmc --runs 3 --json)

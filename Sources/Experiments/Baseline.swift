@@ -6,11 +6,15 @@ import SimKernel
 /// A timing baseline (`Scenarios/baselines/<name>.json`): the distribution of the total duration and of
 /// every step, the tolerance a re-run must stay within, and the event sequence of the first trials.
 public struct Baseline: Sendable, Equatable {
-    public static let schemaVersion = 1
-    /// [U] our choices: medians are steady, tails noisier; α = 0.001 keeps false alarms rare in CI.
+    public static let schemaVersion = 2
+    /// [U] our choices: medians are steady, tails noisier.
     public static let defaultMedianTolerance = 0.02
     public static let defaultP95Tolerance = 0.05
-    public static let defaultAlpha = 0.001
+    /// [U] A shift must also exceed this many seconds: a 0.2 s step that doubles is no planner's concern.
+    public static let defaultAbsoluteTolerance = 1.0
+    /// Confidence of the interval on each shift, and the bootstrap resamples that estimate it.
+    public static let defaultConfidence = 0.95
+    public static let bootstrapResamples = 1000
     /// Trials whose event sequences are fingerprinted, and records kept of each to show a difference.
     public static let tracedTrials = 2
     public static let recordsKept = 200
@@ -20,8 +24,9 @@ public struct Baseline: Sendable, Equatable {
     public var trials: Int
     public var medianTolerance: Double
     public var p95Tolerance: Double
-    public var alpha: Double
-    /// `duration_s` and `step:<name>`, over the first sweep point (a baseline guards one configuration).
+    public var absoluteTolerance: Double
+    public var confidence: Double
+    /// `duration_s` and `step:<path>`, over the first sweep point (a baseline guards one configuration).
     public var timings: [String: RunningStatistics]
     public var traces: [TracedTrial]
 
@@ -55,20 +60,39 @@ public struct Baseline: Sendable, Equatable {
 
     public static func make(_ scenario: Scenario, state: StudyState) throws -> Baseline {
         Baseline(scenario: scenario.name, seed: scenario.study.seed, trials: scenario.study.trials,
-                 medianTolerance: defaultMedianTolerance, p95Tolerance: defaultP95Tolerance, alpha: defaultAlpha,
+                 medianTolerance: defaultMedianTolerance, p95Tolerance: defaultP95Tolerance,
+                 absoluteTolerance: defaultAbsoluteTolerance, confidence: defaultConfidence,
                  timings: timings(of: state), traces: try traces(scenario))
     }
 
     // MARK: Comparison
 
+    /// The shift of one quantile from the baseline to the current run: relative (`estimate`, with its
+    /// confidence interval `low`...`high`) and in seconds.
+    public struct Shift: Sendable, Equatable {
+        public let estimate: Double
+        public let low: Double
+        public let high: Double
+        public let seconds: Double
+        /// Beyond tolerance: the whole interval lies outside ±`relative`, and the shift exceeds `absolute`
+        /// seconds. Noise cannot fail a run this way, and neither can a tiny real change (300 s → 301 s at
+        /// 2 %) however significant.
+        public func exceeds(relative: Double, absolute: Double) -> Bool {
+            (low > relative || high < -relative) && abs(seconds) > absolute
+        }
+    }
+
     public struct Row: Sendable {
         public let name: String
         public let baselineP50: Double?, currentP50: Double?
         public let baselineP95: Double?, currentP95: Double?
-        /// Two-sided Mann–Whitney p-value (normal approximation with tie correction).
-        public let pValue: Double
+        public let p50Shift: Shift?, p95Shift: Shift?
         public let problems: [String]
         public var failed: Bool { !problems.isEmpty }
+        /// Moved by more than the quantile sketch's own error, whether or not beyond tolerance.
+        public var moved: Bool {
+            failed || [p50Shift, p95Shift].contains { $0.map { abs($0.estimate) > 2 * QuantileSketch.relativeAccuracy } ?? false }
+        }
     }
 
     public struct TraceDifference: Sendable {
@@ -77,65 +101,103 @@ public struct Baseline: Sendable, Equatable {
         public let index: Int?
         public let baseline: String?
         public let current: String?
+        public let structural: Bool
     }
 
     public func compare(timings current: [String: RunningStatistics]) -> [Row] {
-        Set(timings.keys).union(current.keys).sorted { ($0 == "duration_s" ? 0 : 1, $0) < ($1 == "duration_s" ? 0 : 1, $1) }.map { name in
+        // One fixed stream for the bootstrap, used in row order: the same inputs give the same intervals.
+        let stream = RandomStream(gslSeed: 20_261_202, name: "obsim check bootstrap")
+        return Set(timings.keys).union(current.keys).sorted { ($0 == "duration_s" ? 0 : 1, $0) < ($1 == "duration_s" ? 0 : 1, $1) }.map { name in
             let b = timings[name], c = current[name]
             var problems: [String] = []
             if b == nil { problems.append("new step") }
             if c == nil { problems.append("step no longer runs") }
-            func moved(_ x: Double?, _ y: Double?, _ tol: Double, _ label: String) {
-                guard let x, let y else { return }
-                let scale = max(abs(x), 1e-9)
-                if abs(y - x) / scale > tol { problems.append(String(format: "%@ moved %+.2f%% (tolerance %.1f%%)", label, 100 * (y - x) / scale, 100 * tol)) }
-            }
-            moved(b?.quantile(0.5), c?.quantile(0.5), medianTolerance, "p50")
-            moved(b?.quantile(0.95), c?.quantile(0.95), p95Tolerance, "p95")
-            var p = 1.0
-            if let b, let c {
-                p = Self.mannWhitneyP(b.sketch, c.sketch)
-                if p < alpha { problems.append(String(format: "Mann–Whitney p = %.2g < %.2g", p, alpha)) }
+            var shifts: [Shift?] = [nil, nil]
+            if let b, let c, b.count > 0, c.count > 0 {
+                shifts = Self.shifts(b.sketch, c.sketch, quantiles: [0.5, 0.95], confidence: confidence, resamples: Self.bootstrapResamples, stream: stream)
+                for (k, (tol, label)) in [(medianTolerance, "p50"), (p95Tolerance, "p95")].enumerated() {
+                    if let shift = shifts[k], shift.exceeds(relative: tol, absolute: absoluteTolerance) {
+                        problems.append(String(format: "%@ moved %+.2f%% [%+.2f%%, %+.2f%%], %+.1f s (tolerance %.1f%% and %.0f s)", label,
+                                               100 * shift.estimate, 100 * shift.low, 100 * shift.high, shift.seconds, 100 * tol, absoluteTolerance))
+                    }
+                }
             }
             return Row(name: name, baselineP50: b?.quantile(0.5), currentP50: c?.quantile(0.5), baselineP95: b?.quantile(0.95),
-                       currentP95: c?.quantile(0.95), pValue: p, problems: problems)
+                       currentP95: c?.quantile(0.95), p50Shift: shifts[0], p95Shift: shifts[1], problems: problems)
         }
     }
 
+    /// The relative shift of each quantile from `a` to `b` with a percentile-bootstrap interval: both
+    /// samples are resampled from their sketches (bucket counts, a multinomial draw of the same size) and
+    /// the shift of the resampled quantiles taken `resamples` times. A baseline quantile of 0 gives nil.
+    public static func shifts(_ a: QuantileSketch, _ b: QuantileSketch, quantiles qs: [Double], confidence: Double,
+                              resamples: Int, stream: RandomStream) -> [Shift?] {
+        let wa = a.weightedValues(), wb = b.weightedValues()
+        var draws = [[Double]](repeating: [], count: qs.count)
+        // A sample of one value per side has nothing to resample.
+        let constant = wa.count == 1 && wb.count == 1
+        for _ in 0..<(constant ? 0 : resamples) {
+            let ra = resample(wa, stream), rb = resample(wb, stream)
+            for (k, q) in qs.enumerated() {
+                guard let x = quantile(ra, q), let y = quantile(rb, q), abs(x) > 1e-9 else { continue }
+                draws[k].append((y - x) / abs(x))
+            }
+        }
+        let tail = (1 - confidence) / 2
+        return qs.enumerated().map { k, q in
+            guard let qa = quantile(wa, q), let qb = quantile(wb, q), abs(qa) > 1e-9 else { return nil }
+            let estimate = (qb - qa) / abs(qa)
+            var d = draws[k]
+            guard !d.isEmpty else { return Shift(estimate: estimate, low: estimate, high: estimate, seconds: qb - qa) }
+            d.sort()
+            return d.withUnsafeBufferPointer { p in
+                Shift(estimate: estimate, low: gsl_stats_quantile_from_sorted_data(p.baseAddress, 1, p.count, tail),
+                      high: gsl_stats_quantile_from_sorted_data(p.baseAddress, 1, p.count, 1 - tail), seconds: qb - qa)
+            }
+        }
+    }
+
+    /// The order statistic of rank ⌊q·(n − 1)⌋ of a weighted sample sorted by value (the sketch's rule).
+    static func quantile(_ w: [(value: Double, count: UInt64)], _ q: Double) -> Double? {
+        let n = w.reduce(UInt64(0)) { $0 + $1.count }
+        guard n > 0 else { return nil }
+        let rank = UInt64((q * Double(n - 1)).rounded(.down))
+        var seen: UInt64 = 0
+        for (v, c) in w {
+            seen += c
+            if seen > rank { return v }
+        }
+        return w.last?.value
+    }
+
+    static func resample(_ w: [(value: Double, count: UInt64)], _ stream: RandomStream) -> [(value: Double, count: UInt64)] {
+        let n = w.reduce(UInt64(0)) { $0 + $1.count }
+        let p = w.map { Double($0.count) }
+        var counts = [UInt32](repeating: 0, count: w.count)
+        gsl_ran_multinomial(stream.rng, w.count, UInt32(n), p, &counts)
+        return zip(w, counts).map { ($0.value, UInt64($1)) }
+    }
+
+    /// The first record that differs in each traced trial. `structural` is true when the events
+    /// themselves differ (one added, removed or reordered, or a different action), not only their times
+    /// and the numbers they carry: only a structural difference fails `obsim check`, since a timing change
+    /// within tolerance moves every later time stamp.
     public func compare(traces current: [TracedTrial]) -> [TraceDifference] {
         zip(traces, current).compactMap { b, c in
             guard b.fingerprint != c.fingerprint || b.recordCount != c.recordCount else { return nil }
+            let structural = b.recordCount != c.recordCount || b.records.map(Self.withoutNumbers) != c.records.map(Self.withoutNumbers)
             for i in 0..<max(b.records.count, c.records.count) {
                 let x = i < b.records.count ? b.records[i] : nil
                 let y = i < c.records.count ? c.records[i] : nil
-                if x != y { return TraceDifference(trial: b.trial, index: i, baseline: x, current: y) }
+                if x != y { return TraceDifference(trial: b.trial, index: i, baseline: x, current: y, structural: structural) }
             }
-            return TraceDifference(trial: b.trial, index: nil, baseline: nil, current: nil)
+            return TraceDifference(trial: b.trial, index: nil, baseline: nil, current: nil, structural: structural)
         }
     }
 
-    /// Two-sided p-value of the Mann–Whitney U test on two sketches (values equal within a bucket are
-    /// ties; midranks and the tie-corrected variance), with GSL's normal tail.
-    public static func mannWhitneyP(_ a: QuantileSketch, _ b: QuantileSketch) -> Double {
-        let n1 = Double(a.count), n2 = Double(b.count)
-        guard n1 > 0, n2 > 0 else { return 1 }
-        var merged: [Double: (UInt64, UInt64)] = [:]
-        for (v, c) in a.weightedValues() { merged[v, default: (0, 0)].0 += c }
-        for (v, c) in b.weightedValues() { merged[v, default: (0, 0)].1 += c }
-        var below = 0.0, rankSumA = 0.0, ties = 0.0
-        for v in merged.keys.sorted() {
-            let (ca, cb) = merged[v]!
-            let t = Double(ca + cb)
-            rankSumA += Double(ca) * (below + (t + 1) / 2)
-            ties += t * t * t - t
-            below += t
-        }
-        let n = n1 + n2
-        let u = rankSumA - n1 * (n1 + 1) / 2
-        let variance = n1 * n2 / 12 * ((n + 1) - ties / (n * (n - 1)))
-        guard variance > 0 else { return 1 }
-        let z = abs(u - n1 * n2 / 2) / variance.squareRoot()
-        return min(1, 2 * gsl_cdf_ugaussian_Q(z))
+    /// A trace line with every number replaced by `#`.
+    static func withoutNumbers(_ line: String) -> String {
+        line.replacing(/[-+]?[0-9]+(\.[0-9]+)?([eE][-+]?[0-9]+)?/, with: "#")
     }
 }
 
@@ -156,7 +218,7 @@ public enum BaselineFile {
             "seed": .uint(b.seed),
             "trials": .int(Int64(b.trials)),
             "tolerance": .object(["p50_relative": .double(b.medianTolerance), "p95_relative": .double(b.p95Tolerance),
-                                  "mann_whitney_alpha": .double(b.alpha)]),
+                                  "absolute_s": .double(b.absoluteTolerance), "confidence": .double(b.confidence)]),
             "summary": .object(b.timings.mapValues { r in
                 .object(["p50": .number(r.quantile(0.5)), "p95": .number(r.quantile(0.95)), "mean": .number(r.mean), "count": .uint(r.count)])
             }),
@@ -173,12 +235,15 @@ public enum BaselineFile {
         func fail(_ w: String) -> MergeError { MergeError("\(url.path): \(w) is missing or malformed (baseline schema \(Baseline.schemaVersion))") }
         guard j["schema"]?.int64Value == Int64(Baseline.schemaVersion), let name = j["scenario"]?.stringValue,
               let seed = j["seed"]?.int64Value, let trials = j["trials"]?.int64Value, let tol = j["tolerance"],
-              let p50 = tol["p50_relative"]?.doubleValue, let p95 = tol["p95_relative"]?.doubleValue, let alpha = tol["mann_whitney_alpha"]?.doubleValue,
+              let p50 = tol["p50_relative"]?.doubleValue, let p95 = tol["p95_relative"]?.doubleValue,
+              let absolute = tol["absolute_s"]?.doubleValue, let confidence = tol["confidence"]?.doubleValue,
               let timings = j["timings"]?.objectValue, let traces = j["traces"]?.arrayValue else { throw fail("a field") }
         // A hand-edited baseline is checked like a part's state: nothing out of range reaches a conversion.
         guard seed >= 0 else { throw fail("seed (\(seed), must be ≥ 0)") }
         guard trials >= 1, trials <= StateFile.maximumTrials else { throw fail("trials (\(trials), must be 1 to \(StateFile.maximumTrials))") }
-        guard p50 > 0, p50.isFinite, p95 > 0, p95.isFinite, alpha > 0, alpha < 1 else { throw fail("tolerance (positive fractions, alpha in (0, 1))") }
+        guard p50 > 0, p50.isFinite, p95 > 0, p95.isFinite, absolute >= 0, absolute.isFinite, confidence > 0, confidence < 1 else {
+            throw fail("tolerance (positive fractions, absolute_s ≥ 0, confidence in (0, 1))")
+        }
         let checkedTimings = try timings.mapValues { t in
             do {
                 return try StateFile.stats(t) { StateFile.StateProblem(what: "\($0) is missing or malformed") }
@@ -186,7 +251,8 @@ public enum BaselineFile {
                 throw MergeError("\(url.path): timings: \(e.what) (baseline schema \(Baseline.schemaVersion))")
             }
         }
-        return Baseline(scenario: name, seed: UInt64(seed), trials: Int(trials), medianTolerance: p50, p95Tolerance: p95, alpha: alpha,
+        return Baseline(scenario: name, seed: UInt64(seed), trials: Int(trials), medianTolerance: p50, p95Tolerance: p95,
+                        absoluteTolerance: absolute, confidence: confidence,
                         timings: checkedTimings,
                         traces: try traces.map {
                             guard let t = $0["trial"]?.int64Value, t >= 0, let f = $0["fingerprint"]?.stringValue, let fp = UInt64(f, radix: 16),

@@ -9,8 +9,10 @@ public struct TrialRun: Sendable {
     public let trial: Int
     public let point: Int
     public var result: TrialResult
-    /// Simulated seconds when the procedure returned (the metric `duration_s`).
+    /// Simulated seconds from the procedure's start to its return (the metric `duration_s`).
     public let durationSeconds: Double
+    /// When the procedure could start (`TrialResult.startSeconds`; 0, the epoch, for most procedures).
+    public var startSeconds: Double = 0
     public let steps: [StepRecord]
     /// Present when the trace was asked for.
     public let trace: [TraceRecord]?
@@ -37,7 +39,8 @@ public struct RunOptions: Sendable {
     /// Checked between trials and between a trial's events; true stops the run (Ctrl-C), abandoning the
     /// trials in progress and leaving a partial state of the completed ones.
     public var shouldStop: @Sendable () -> Bool
-    /// Called after each finished chunk with (trials done, trials in this run).
+    /// Called after each trial at each sweep point with (trial runs done, trial runs in this run); a trial
+    /// run is one trial at one point, so a sweep's progress moves while a trial's points are still running.
     public var progress: @Sendable (Int, Int) -> Void
 
     public init(threads: Int = 1, trialRange: Range<Int>, shouldStop: @escaping @Sendable () -> Bool = { false },
@@ -98,9 +101,13 @@ public enum StudyRunner {
         for name in result.metrics.keys where !declared.contains(name) {
             throw TrialFailure(trial: trial, point: point.index, message: "metric \(name) is not declared in the procedure's schema")
         }
-        result.metrics["duration_s"] = box.end
-        return TrialRun(trial: trial, point: point.index, result: result, durationSeconds: box.end, steps: sim.steps,
-                        trace: sim.trace?.records, traceFingerprint: sim.trace?.fingerprint())
+        let start = scenario.procedureType.schema.waitsForStart ? min(box.end, max(0, result.startSeconds ?? 0)) : 0
+        result.metrics["duration_s"] = box.end - start
+        if scenario.procedureType.schema.waitsForStart { result.metrics["wait_before_start_s"] = start }
+        var run = TrialRun(trial: trial, point: point.index, result: result, durationSeconds: box.end - start, steps: sim.steps,
+                           trace: sim.trace?.records, traceFingerprint: sim.trace?.fingerprint())
+        run.startSeconds = start
+        return run
     }
 
     /// Runs the trials of `options.trialRange` at every sweep point on `options.threads` threads. Each
@@ -115,7 +122,8 @@ public enum StudyRunner {
         let chunkCount = (range.count + chunk - 1) / chunk
         let nextChunk = Atomic<Int>(0)
         let stop = Atomic<Bool>(false)
-        let done = Atomic<Int>(0)
+        let runsDone = Atomic<Int>(0)
+        let runsTotal = range.count * points.count
         let shared = Mutex(SharedRunState(pointCount: points.count, metricNames: scenario.procedureType.schema.allMetrics.map(\.name),
                                           nextTrial: range.lowerBound))
         let sinkBox = UncheckedBox(sink)
@@ -135,6 +143,7 @@ public enum StudyRunner {
                     do {
                         for (p, procedure) in procedures.enumerated() {
                             runs.append(try runTrial(procedure, scenario: scenario, point: points[p], trial: t, isCancelled: options.shouldStop))
+                            options.progress(runsDone.wrappingAdd(1, ordering: .relaxed).newValue, runsTotal)
                         }
                     } catch is Simulation.SimulationCancelled {
                         // Stopped inside a trial: it is abandoned, the completed ones make the partial state.
@@ -152,8 +161,6 @@ public enum StudyRunner {
                         s.flush(into: sinkBox.value)
                     }
                 }
-                let total = done.wrappingAdd(hi - lo, ordering: .relaxed).newValue
-                options.progress(min(total, range.count), range.count)
             }
             shared.withLock { s in
                 for i in local.indices { s.points[i].merge(local[i]) }

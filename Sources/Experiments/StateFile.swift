@@ -26,7 +26,9 @@ public enum StateFile {
         .object([
             "metrics": .object(p.metrics.mapValues(stats)),
             "outcomes": .object(p.outcomes.mapValues { .uint($0) }),
-            "steps": .object(p.steps.mapValues { .object(["lane": .string($0.lane), "seconds": stats($0.seconds)]) }),
+            "steps": .object(p.steps.mapValues {
+                .object(["lane": .string($0.lane), "seconds": stats($0.seconds), "share_of_parent_seconds": stats($0.shareOfParentSeconds)])
+            }),
         ])
     }
 
@@ -161,10 +163,10 @@ public enum StateFile {
             }
             guard outcomeTotal == trialCount else { throw inPoint("outcomes add up to \(outcomeTotal), not completed_trials \(trialCount)") }
             ps.steps = try st.mapValues {
-                guard let lane = $0["lane"]?.stringValue, let sec = $0["seconds"] else { throw fail("steps") }
+                guard let lane = $0["lane"]?.stringValue, let sec = $0["seconds"], let share = $0["share_of_parent_seconds"] else { throw fail("steps") }
                 let seconds = try stats(sec, fail)
                 guard seconds.count <= trialCount else { throw inPoint("a step has \(seconds.count) values from \(trialCount) trials") }
-                return StepStatistics(lane: lane, seconds: seconds)
+                return StepStatistics(lane: lane, seconds: seconds, shareOfParentSeconds: try stats(share, fail))
             }
             return ps
         }

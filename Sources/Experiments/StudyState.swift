@@ -6,7 +6,7 @@ public struct PointState: Sendable, Equatable {
     /// Statistics per declared metric name (metrics never measured stay empty).
     public var metrics: [String: RunningStatistics]
     public var outcomes: [String: UInt64]
-    /// Per documented step: its per-trial total duration in seconds.
+    /// Per step path (`StepPath`): its per-trial total duration and share of its parent, in seconds.
     public var steps: [String: StepStatistics]
 
     public init(metricNames: [String]) {
@@ -31,13 +31,9 @@ public struct PointState: Sendable, Equatable {
             metrics[name]?.add(value)
         }
         // Steps may repeat within a trial (20 flats): a step's statistic is its total per trial.
-        var totals: [String: (lane: String, seconds: Double)] = [:]
-        for s in trial.steps {
-            let t = totals[s.name]
-            totals[s.name] = (min(t?.lane ?? s.lane, s.lane), (t?.seconds ?? 0) + s.duration)
-        }
-        for (name, t) in totals {
-            steps[name, default: StepStatistics(lane: t.lane)].add(t.seconds, lane: t.lane)
+        let window = trial.startSeconds...(trial.startSeconds + trial.durationSeconds)
+        for (path, t) in StepAttribution.totals(trial.steps, window: window) {
+            steps[path, default: StepStatistics(lane: t.lane)].add(t.seconds, share: t.shareOfParentSeconds, lane: t.lane)
         }
     }
 }
@@ -46,17 +42,22 @@ public struct StepStatistics: Sendable, Equatable {
     /// The Gantt lane (the smallest name seen, so merge order cannot change it).
     public var lane: String
     public var seconds = RunningStatistics()
+    /// Per trial, the seconds of the parent's span this step accounts for (`StepAttribution`).
+    public var shareOfParentSeconds = RunningStatistics()
     public init(lane: String) { self.lane = lane }
-    public init(lane: String, seconds: RunningStatistics) {
+    public init(lane: String, seconds: RunningStatistics, shareOfParentSeconds: RunningStatistics) {
         self.lane = lane
         self.seconds = seconds
+        self.shareOfParentSeconds = shareOfParentSeconds
     }
-    mutating func add(_ x: Double, lane l: String) {
+    mutating func add(_ x: Double, share: Double, lane l: String) {
         seconds.add(x)
+        shareOfParentSeconds.add(share)
         lane = min(lane, l)
     }
     mutating func merge(_ o: StepStatistics) {
         seconds.merge(o.seconds)
+        shareOfParentSeconds.merge(o.shareOfParentSeconds)
         lane = min(lane, o.lane)
     }
 }

@@ -39,6 +39,9 @@ public struct ProcedureConfiguration: Sendable, Hashable {
     public var sequences: [SequenceFile]
     /// The scenario's `contingencies:`.
     public var contingencies: [Contingency]
+    /// The scenario's site name, for checks that depend on where the study runs (a site without a
+    /// cloud climatology needs an explicit clear-sky probability); nil when built outside a scenario.
+    public var siteName: String?
 
     public init(parameters: ValueSet = ValueSet(), instrumentPreset: String = "", instrument: ValueSet = ValueSet(),
                 faults: ValueSet = ValueSet(), sequences: [SequenceFile] = [], contingencies: [Contingency] = []) {
@@ -282,12 +285,18 @@ public struct TrialResult: Sendable {
     /// Filled only when `TrialContext.keepsDetail`.
     public var frames: [Frame]
     public var series: [TrialSeries]
+    /// For a procedure whose schema `waitsForStart`: the simulated time (seconds since the epoch) from
+    /// which it could do its work (the twilight window's start). The runner measures `duration_s` from
+    /// here and reports the time before it as `wait_before_start_s`; nil means the epoch.
+    public var startSeconds: Double?
 
-    public init(outcome: Outcome, metrics: [String: Double] = [:], frames: [Frame] = [], series: [TrialSeries] = []) {
+    public init(outcome: Outcome, metrics: [String: Double] = [:], frames: [Frame] = [], series: [TrialSeries] = [],
+                startSeconds: Double? = nil) {
         self.outcome = outcome
         self.metrics = metrics
         self.frames = frames
         self.series = series
+        self.startSeconds = startSeconds
     }
 }
 

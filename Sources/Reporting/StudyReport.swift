@@ -14,7 +14,10 @@ public enum StudyReport {
         public let steps: [StepRecord]
         public let series: [TrialSeries]
         public let outcome: String
-        public init(trial: Int, durationSeconds: Double, steps: [StepRecord], series: [TrialSeries], outcome: String) {
+        /// When the procedure could start (seconds since the epoch): the timeline counts from here.
+        public var startSeconds: Double
+        public init(trial: Int, durationSeconds: Double, steps: [StepRecord], series: [TrialSeries], outcome: String, startSeconds: Double = 0) {
+            self.startSeconds = startSeconds
             self.trial = trial
             self.durationSeconds = durationSeconds
             self.steps = steps
@@ -97,88 +100,147 @@ public enum StudyReport {
 
     public static func html(_ s: StudyState, description: String, detail: DetailTrial?) -> String {
         let pooled = s.pooled
-        let duration = pooled.metrics["duration_s"] ?? RunningStatistics()
-        var page = HTMLReportPage(title: "\(s.scenario): \(s.procedure)", summary: headline(s, pooled), footer:
+        let sweep = !s.sweepPaths.isEmpty
+        var page = HTMLReportPage(title: "\(s.scenario): \(s.procedure)", summary: headline(s), footer:
             "Obsim report. Same scenario and seed give the same summary.json; quantiles are within \(QuantileSketch.relativeAccuracy * 100)% relative error. Run details (wall time, host) are in run.json.")
         if !description.isEmpty { page.addParagraph(description) }
         page.addFacts([
             ("Scenario", s.scenario), ("Procedure", s.procedure), ("Seed", String(s.seed)),
             ("Trials", "\(s.completedTrials) of \(s.trials) per point\(s.partial ? " (partial: the run was stopped)" : "")"),
-            ("Sweep", s.sweepPaths.isEmpty ? "none" : "\(s.sweepPaths.joined(separator: " × ")), \(s.points.count) points"),
+            ("Sweep", sweep ? "\(s.sweepPaths.joined(separator: " × ")), \(s.points.count) points" : "none"),
         ])
 
-        page.addSection("Outcomes")
-        page.addTable(outcomeTable(pooled))
+        if sweep { addSweep(&page, s) }
 
-        page.addSection("Duration")
-        let minutes = (duration.quantile(0.5) ?? 0) > 600
-        let scale = minutes ? 1.0 / 60 : 1
-        if duration.count > 0 {
-            page.addFigure(svg: DistributionFigure(
-                title: "Trial duration", sample: representativeSample(duration.sketch).map { $0 * scale },
-                quantity: "duration", unit: minutes ? "min" : "s",
-                markers: [ValueMarker(label: "p50", value: (duration.quantile(0.5) ?? 0) * scale),
-                          ValueMarker(label: "p95", value: (duration.quantile(0.95) ?? 0) * scale)],
-                style: .histogram).svg(),
-                caption: "Distribution of the total duration over \(duration.count) trials, p50 and p95 marked.")
+        // One point: its own sections. A sweep: a block per point when there are few, else the per-point
+        // table above is the breakdown and only pooled figures (labelled so) follow.
+        let shown: [(title: String, point: PointState)] = sweep
+            ? (s.points.count <= maximumPointSections ? zip(s.pointLabels, s.points).map { (pointTitle(s, $0), $1) } : [])
+            : [("", s.points.first ?? pooled)]
+        for (title, p) in shown {
+            page.addSection(title.isEmpty ? "Outcomes and duration" : "Point \(title)")
+            if !title.isEmpty { page.addParagraph(pointHeadline(p, s.metrics)) }
+            page.addTable(outcomeTable(p))
+            addDuration(&page, p, label: title.isEmpty ? "" : " at \(title)")
+            if !p.steps.isEmpty {
+                page.addSubsection("Time per step\(title.isEmpty ? "" : " at \(title)")")
+                page.addParagraph("Each row is a step's share of its parent (the whole trial at the top level); a step with sub-steps opens to them, and the time inside none of them is its own row, so every level sums to 100 %. Steps in parallel split the time they overlap.")
+                page.addMarkup(StepTreeReport.html(p))
+            }
+            if !title.isEmpty { page.addTable(metricTable(s.metrics, p, caption: "Metrics at \(title)")) }
         }
 
-        page.addSection("Metrics")
-        page.addTable(metricTable(s.metrics, pooled))
+        page.addSection(sweep ? "Metrics, pooled over all \(s.points.count) sweep points" : "Metrics")
+        page.addTable(metricTable(s.metrics, pooled, caption: sweep ? "Metrics pooled over all sweep points" : "Metrics over all trials"))
         for m in s.metrics where m.name != "duration_s" {
-            guard let r = pooled.metrics[m.name], r.count > 1, (r.maximum - r.minimum) > 0 else { continue }
+            guard let r = pooled.metrics[m.name], r.count > 1, (r.maximum - r.minimum) > 0, MetricDisplay.of(r, m) != .probability else { continue }
             page.addFigure(svg: DistributionFigure(
-                title: m.name, sample: representativeSample(r.sketch), quantity: m.name, unit: m.unit,
+                title: m.name + (sweep ? " (pooled over sweep points)" : ""), sample: representativeSample(r.sketch), quantity: m.name, unit: m.unit,
                 markers: [ValueMarker(label: "p50", value: r.quantile(0.5) ?? 0), ValueMarker(label: "p95", value: r.quantile(0.95) ?? 0)],
-                style: .histogram).svg(), caption: m.doc)
-        }
-
-        if !pooled.steps.isEmpty {
-            page.addSection("Steps")
-            let total = pooled.outcomes.values.reduce(0, +)
-            let steps = pooled.steps.sorted { ($0.value.seconds.mean ?? 0, $1.key) > ($1.value.seconds.mean ?? 0, $0.key) }
-            page.addFigure(svg: StepBreakdownFigure(title: "Time per step (per trial, summed over repeats)", steps: steps.map {
-                StepTiming(name: $0.key, meanSeconds: $0.value.seconds.mean ?? 0,
-                           p05Seconds: $0.value.seconds.quantile(0.05) ?? 0, p95Seconds: $0.value.seconds.quantile(0.95) ?? 0)
-            }).svg(), caption: "Mean time per documented step with its p05–p95 range; a step that runs in parallel with others overlaps them in time.")
-            page.addTable(stepTable(steps, total: total, meanDuration: duration.mean ?? 0))
+                style: .histogram).svg(), caption: m.doc + (sweep ? " Pooled over all sweep points." : ""))
         }
 
         if let d = detail {
-            page.addSection("Timeline of the median trial")
-            if !d.steps.isEmpty {
-                page.addFigure(svg: GanttChart(title: "Trial \(d.trial): \(formatDuration(seconds: d.durationSeconds)), \(d.outcome)",
-                                               spans: d.steps.map { GanttSpan(name: $0.name, lane: $0.lane, startSeconds: $0.start, endSeconds: $0.end, completed: $0.completed) }).svg(),
-                               caption: "One lane per subsystem; the trial whose duration is closest to the median.")
+            page.addSection("Timeline of the median trial" + (sweep ? " (first sweep point)" : ""))
+            let spans = d.steps.indices.filter { d.steps[$0].end > d.startSeconds || d.steps[$0].start >= d.startSeconds }.map { i -> GanttSpan in
+                let st = d.steps[i]
+                let context = st.parent.map { StepRecord.path(of: $0, in: d.steps).joined(separator: StepPath.separator) } ?? ""
+                return GanttSpan(name: st.name, lane: st.lane, startSeconds: st.start - d.startSeconds, endSeconds: st.end - d.startSeconds,
+                                 completed: st.completed, context: context)
+            }
+            if !spans.isEmpty {
+                page.addFigure(svg: GanttChart(title: "Trial \(d.trial): \(formatDuration(seconds: d.durationSeconds)), \(d.outcome)", spans: spans).svg(),
+                               caption: "One lane per subsystem; the trial whose duration is closest to the median. A bar's tooltip gives the step's full name and the steps it belongs to (the filter or configuration of its set)."
+                                + (d.startSeconds > 0 ? " Time counts from the procedure's start, \(formatDuration(seconds: d.startSeconds)) after the epoch." : ""))
             }
             if !d.series.isEmpty {
                 let panels = d.series.filter { !$0.points.isEmpty }.map { series in
                     TimeSeriesPanel(yLabel: series.unit.isEmpty ? series.name : "\(series.name) (\(series.unit))",
-                                    times: series.points.map { $0.time / 60 }, values: series.points.map(\.value), style: .markers,
+                                    times: series.points.map { ($0.time - d.startSeconds) / 60 }, values: series.points.map(\.value), style: .markers,
                                     logarithmic: false)
                 }
                 if !panels.isEmpty {
-                    page.addFigure(svg: TimeSeriesFigure(title: "Series of trial \(d.trial)", timeLabel: "time since start (min)", panels: panels).svg(),
+                    page.addFigure(svg: TimeSeriesFigure(title: "Series of trial \(d.trial)", timeLabel: "time since the procedure's start (min)", panels: panels).svg(),
                                    caption: "Quantities the procedure recorded against time in the median trial.")
                 }
             }
         }
-
-        if !s.sweepPaths.isEmpty { addSweep(&page, s) }
         return page.render()
     }
 
-    static func headline(_ s: StudyState, _ p: PointState) -> String {
-        let total = Double(max(p.outcomes.values.reduce(0, +), 1))
-        let completed = Double(p.outcomes.filter { $0.key.hasPrefix("completed") }.values.reduce(0, +)) / total
-        var text = String(format: "%.1f%% of trials completed", 100 * completed)
+    /// Sweeps with at most this many points get a section per point; larger ones are read in the table.
+    static let maximumPointSections = 12
+
+    static func pointTitle(_ s: StudyState, _ labels: [String]) -> String {
+        zip(s.sweepPaths, labels).map { "\($0) = \($1)" }.joined(separator: ", ")
+    }
+
+    static func addDuration(_ page: inout HTMLReportPage, _ p: PointState, label: String) {
+        let duration = p.metrics["duration_s"] ?? RunningStatistics()
+        guard duration.count > 0 else { return }
+        let minutes = (duration.quantile(0.5) ?? 0) > 600
+        let scale = minutes ? 1.0 / 60 : 1
+        page.addFigure(svg: DistributionFigure(
+            title: "Trial duration\(label)", sample: representativeSample(duration.sketch).map { $0 * scale },
+            quantity: "duration", unit: minutes ? "min" : "s",
+            markers: [ValueMarker(label: "p50", value: (duration.quantile(0.5) ?? 0) * scale),
+                      ValueMarker(label: "p95", value: (duration.quantile(0.95) ?? 0) * scale)],
+            style: .histogram).svg(),
+            caption: "Distribution of the total duration over \(duration.count) trials\(label), p50 and p95 marked.")
+    }
+
+    /// Completed, restarted and aborted shares of a point, as a planner quotes them.
+    static func outcomeText(_ p: PointState) -> String {
+        let total = p.outcomes.values.reduce(0, +)
+        guard total > 0 else { return "no trials" }
+        func share(_ n: UInt64) -> String { String(format: "%.1f %%", 100 * Double(n) / Double(total)) }
+        let restarted = p.outcomes["completed_after_restart"] ?? 0
+        let aborted = p.outcomes.filter { !$0.key.hasPrefix("completed") }
+        let abortedCount = aborted.values.reduce(0, +)
+        var text = "\(share(total - restarted - abortedCount)) completed first time, \(share(restarted)) after a restart, \(share(abortedCount)) aborted"
+        if !aborted.isEmpty {
+            text += " (" + aborted.sorted { ($0.value, $1.key) > ($1.value, $0.key) }.prefix(3)
+                .map { "\($0.key.replacingOccurrences(of: "aborted_", with: "")) \(share($0.value))" }.joined(separator: ", ") + ")"
+        }
+        return text
+    }
+
+    static func pointHeadline(_ p: PointState, _ metrics: [MetricSpec]) -> String {
+        var text = outcomeText(p)
         if let d = p.metrics["duration_s"], let p50 = d.quantile(0.5), let p95 = d.quantile(0.95) {
-            text += "; duration median \(formatDuration(seconds: p50)), 95th percentile \(formatDuration(seconds: p95))"
+            text += "; duration p50 \(formatDuration(seconds: p50)), p95 \(formatDuration(seconds: p95))"
         }
-        if let top = p.steps.max(by: { ($0.value.seconds.mean ?? 0, $1.key) < ($1.value.seconds.mean ?? 0, $0.key) }) {
-            text += "; the longest step is \(top.key) (\(formatDuration(seconds: top.value.seconds.mean ?? 0)) on average)"
+        if let w = p.metrics[ProcedureSchema.startWaitMetric.name], let w50 = w.quantile(0.5) {
+            text += " (counted from the procedure's start; the wait before it is \(formatDuration(seconds: w50)) at the median)"
         }
+        if let leaf = StepTreeReport.dominantLeafText(StepTreeReport.tree(p)) { text += "; dominant step: \(leaf)" }
         return text + "."
+    }
+
+    static func headline(_ s: StudyState) -> String {
+        guard !s.sweepPaths.isEmpty else { return pointHeadline(s.points.first ?? s.pooled, s.metrics) }
+        if s.points.count <= 4 {
+            return zip(s.pointLabels, s.points).map { labels, p in
+                var t = "\(pointTitle(s, labels)): "
+                if let d = p.metrics["duration_s"], let p50 = d.quantile(0.5), let p95 = d.quantile(0.95) {
+                    t += "p50 \(formatDuration(seconds: p50)), p95 \(formatDuration(seconds: p95)), "
+                }
+                return t + outcomeText(p)
+            }.joined(separator: ". ") + "."
+        }
+        var text = "\(s.points.count) sweep points of \(s.sweepPaths.joined(separator: " × "))"
+        let p50s = zip(s.pointLabels, s.points).compactMap { l, p in p.metrics["duration_s"]?.quantile(0.5).map { (l, $0) } }
+        if let lo = p50s.min(by: { $0.1 < $1.1 }), let hi = p50s.max(by: { $0.1 < $1.1 }) {
+            text += "; duration p50 from \(formatDuration(seconds: lo.1)) (\(pointTitle(s, lo.0))) to \(formatDuration(seconds: hi.1)) (\(pointTitle(s, hi.0)))"
+        }
+        let completed = s.points.map { p -> Double in
+            let n = p.outcomes.values.reduce(0, +)
+            return n == 0 ? 0 : Double(p.outcomes.filter { $0.key.hasPrefix("completed") }.values.reduce(0, +)) / Double(n)
+        }
+        if let lo = completed.min(), let hi = completed.max() {
+            text += String(format: "; completed in %.1f %% to %.1f %% of trials depending on the point", 100 * lo, 100 * hi)
+        }
+        return text + "; per-point rows and figures below."
     }
 
     /// The sketch as a sample for a histogram: each bucket's representative value repeated in proportion
@@ -209,29 +271,28 @@ public enum StudyReport {
         })
     }
 
-    static func metricTable(_ metrics: [MetricSpec], _ p: PointState) -> ReportTable {
-        ReportTable(caption: "Metrics over all trials", columns: [
+    static func metricTable(_ metrics: [MetricSpec], _ p: PointState, caption: String?) -> ReportTable {
+        ReportTable(caption: caption, columns: [
             .init("metric"), .init("unit"), .init("count", numeric: true), .init("mean", numeric: true), .init("sd", numeric: true),
             .init("min", numeric: true), .init("p05", numeric: true), .init("p50", numeric: true), .init("p95", numeric: true),
             .init("max", numeric: true),
         ], rows: metrics.map { m in
             let r = p.metrics[m.name] ?? RunningStatistics()
-            func cell(_ x: Double?) -> ReportTable.Cell { x.map { .number($0, decimals: decimals(for: $0)) } ?? .empty }
-            return [.text(m.name), .text(m.unit), .integer(Int(r.count)), cell(r.mean), cell(r.standardDeviation),
+            let display = MetricDisplay.of(r, m)
+            func cell(_ x: Double?) -> ReportTable.Cell {
+                guard let x else { return .empty }
+                return display == .count ? .integer(Int(x.rounded())) : .number(x, decimals: decimals(for: x))
+            }
+            let count: ReportTable.Cell = .integer(Int(r.count))
+            if display == .probability, let mean = r.mean {
+                // A 0/1 metric is a probability: its mean with the binomial error; quantiles say nothing.
+                let se = (mean * (1 - mean) / Double(max(r.count, 1))).squareRoot()
+                return [.text(m.name), .text("probability"), count, .text(String(format: "%.3f ± %.3f", mean, se)), .empty, .empty, .empty, .empty, .empty, .empty]
+            }
+            return [.text(m.name), .text(m.unit), count, r.mean.map { .number($0, decimals: display == .count ? 2 : decimals(for: $0)) } ?? .empty,
+                    r.standardDeviation.map { .number($0, decimals: display == .count ? 2 : decimals(for: $0)) } ?? .empty,
                     cell(r.count > 0 ? r.minimum : nil), cell(r.quantile(0.05)), cell(r.quantile(0.5)), cell(r.quantile(0.95)),
                     cell(r.count > 0 ? r.maximum : nil)]
-        })
-    }
-
-    static func stepTable(_ steps: [(key: String, value: StepStatistics)], total: UInt64, meanDuration: Double) -> ReportTable {
-        ReportTable(caption: "Steps, longest first", columns: [
-            .init("step"), .init("lane"), .init("trials", numeric: true), .init("mean", unit: "s", numeric: true),
-            .init("p50", unit: "s", numeric: true), .init("p95", unit: "s", numeric: true), .init("share of mean duration", unit: "%", numeric: true),
-        ], rows: steps.map { name, st in
-            let share = meanDuration > 0 ? 100 * (st.seconds.mean ?? 0) * Double(st.seconds.count) / Double(max(total, 1)) / meanDuration : 0
-            return [.text(name), .text(st.lane), .integer(Int(st.seconds.count)), .number(st.seconds.mean ?? 0, decimals: 1),
-                    .number(st.seconds.quantile(0.5) ?? 0, decimals: 1), .number(st.seconds.quantile(0.95) ?? 0, decimals: 1),
-                    .number(share, decimals: 1)]
         })
     }
 
@@ -273,54 +334,97 @@ public enum StudyReport {
         return (values, "\(path) (\(unit))", isDate)
     }
 
+    /// What a swept key means, from the procedure's own documentation (the unit and reference event of a
+    /// time offset, e.g. "minutes after sunset (evening) or before sunrise (morning)").
+    static func axisMeaning(_ s: StudyState, _ path: String) -> String? {
+        if path == "epoch" { return "epoch: the date of the night (evening date; UTC)" }
+        guard let schema = ProcedureRegistry.lookup(s.procedure)?.schema,
+              let spec = schema.keyedSpecs.first(where: { $0.path == path })?.spec, !spec.doc.isEmpty else { return nil }
+        var doc = spec.doc
+        while doc.hasSuffix(".") { doc.removeLast() }
+        return "\(path): \(doc)"
+    }
+
+    /// Per metric and point: p05/p50/p95, or for a 0/1 metric its mean with a 95 % binomial interval.
+    static func spread(_ r: RunningStatistics, _ spec: MetricSpec, x: Double) -> SpreadPoint {
+        if MetricDisplay.of(r, spec) == .probability, let m = r.mean {
+            let half = 1.96 * (m * (1 - m) / Double(max(r.count, 1))).squareRoot()
+            return SpreadPoint(x: x, p05: max(0, m - half), p50: m, p95: min(1, m + half))
+        }
+        return SpreadPoint(x: x, p05: r.quantile(0.05) ?? 0, p50: r.quantile(0.5) ?? 0, p95: r.quantile(0.95) ?? 0)
+    }
+
     static func addSweep(_ page: inout HTMLReportPage, _ s: StudyState) {
-        page.addSection("Sweep: \(s.sweepPaths.joined(separator: " × "))")
+        page.addSection("Sweep: \(s.sweepPaths.joined(separator: " × ")), per point")
+        let meanings = s.sweepPaths.compactMap { axisMeaning(s, $0) }
+        if !meanings.isEmpty { page.addParagraph("Swept: " + meanings.joined(separator: "; ") + ".") }
         let metrics = s.metrics.filter { m in s.points.contains { ($0.metrics[m.name]?.count ?? 0) > 0 } }
         if s.sweepPaths.count == 1 {
-            if let x = axis(s.pointLabels.map { $0[0] }, path: s.sweepPaths[0]) {
+            // A categorical axis (plans, bands) is drawn with one slot per value, in sweep order.
+            let categorical = axis(s.pointLabels.map { $0[0] }, path: s.sweepPaths[0]) == nil && s.points.count <= 24
+            let x = axis(s.pointLabels.map { $0[0] }, path: s.sweepPaths[0])
+                ?? (categorical ? (values: s.points.indices.map { Double($0 + 1) }, label: s.sweepPaths[0], isDate: false) : nil)
+            if let x {
                 for m in metrics {
                     let pts = zip(x.values, s.points).compactMap { xv, p -> SpreadPoint? in
                         guard let r = p.metrics[m.name], r.count > 0 else { return nil }
-                        return SpreadPoint(x: xv, p05: r.quantile(0.05) ?? 0, p50: r.quantile(0.5) ?? 0, p95: r.quantile(0.95) ?? 0)
+                        return spread(r, m, x: xv)
                     }
+                    let probability = s.points.compactMap { $0.metrics[m.name] }.allSatisfy { $0.count == 0 || MetricDisplay.of($0, m) == .probability }
                     page.addFigure(svg: SpreadLineFigure(title: "\(m.name) against \(s.sweepPaths[0])", series: [SpreadSeries(name: m.name, points: pts)],
-                                                         xLabel: x.label, yLabel: "\(m.name) (\(m.unit))").svg(),
-                                   caption: "Median with the p05–p95 band; every point uses the same trial seeds.")
+                                                         xLabel: x.label, yLabel: probability ? "P(\(m.name) = 1)" : "\(m.name) (\(m.unit))",
+                                                         discrete: pts.count <= 3, rangeLabel: probability ? "95 % interval" : "p05–p95",
+                                                         categories: categorical ? s.pointLabels.map { $0[0] } : []).svg(),
+                                   caption: (probability ? "Probability (mean of the 0/1 metric) with its 95 % binomial interval" : "Median with the p05–p95 range")
+                                    + " at each sweep point; every point uses the same trial seeds.")
                 }
             }
         } else if s.sweepPaths.count == 2 {
             let xLabels = unique(s.pointLabels.map { $0[0] }), yLabels = unique(s.pointLabels.map { $0[1] })
             if let xAxis = axis(xLabels, path: s.sweepPaths[0]), let yAxis = axis(yLabels, path: s.sweepPaths[1]) {
-                for m in metrics where m.name != "duration_s" || metrics.count == 1 {
+                // The wait before a twilight window is set by the calendar, not by the plan: table only.
+                for m in metrics where (m.name != "duration_s" || metrics.count == 1) && m.name != ProcedureSchema.startWaitMetric.name {
                     var grid = Array(repeating: Array(repeating: Double.nan, count: xLabels.count), count: yLabels.count)
                     var lo = Double.infinity, hi = -Double.infinity
+                    var probability = true
                     for (labels, p) in zip(s.pointLabels, s.points) {
                         guard let i = xLabels.firstIndex(of: labels[0]), let j = yLabels.firstIndex(of: labels[1]),
-                              let mean = p.metrics[m.name]?.mean else { continue }
+                              let r = p.metrics[m.name], let mean = r.mean else { continue }
+                        probability = probability && MetricDisplay.of(r, m) == .probability
                         grid[j][i] = mean
                         lo = min(lo, mean); hi = max(hi, mean)
                     }
                     guard lo.isFinite else { continue }
                     let range: ClosedRange<Double> = (lo >= 0 && hi <= 1) ? 0...1 : lo...(hi > lo ? hi : lo + 1)
-                    page.addFigure(svg: HeatMapFigure(title: "Mean \(m.name)", panels: [HeatMapGrid(title: m.name, xCentres: xAxis.values,
-                                                      yCentres: yAxis.values, values: grid)],
-                                                      xLabel: xAxis.isDate ? s.sweepPaths[0] : xAxis.label, yLabel: yAxis.label,
-                                                      colourLabel: "mean \(m.name) (\(m.unit))",
+                    let what = probability ? "probability that \(m.name) = 1" : "mean \(m.name) (\(m.unit))"
+                    page.addFigure(svg: HeatMapFigure(title: probability ? "P(\(m.name))" : "Mean \(m.name)",
+                                                      panels: [HeatMapGrid(title: m.name, xCentres: xAxis.values, yCentres: yAxis.values, values: grid)],
+                                                      xLabel: xAxis.isDate ? "\(s.sweepPaths[0]) (date of the night, UTC)" : xAxis.label, yLabel: yAxis.label,
+                                                      colourLabel: what,
                                                       valueRange: range, xAxisStyle: xAxis.isDate ? .dayOfYear : .numeric, columns: 1).svg(),
-                                   caption: "Mean of \(m.name) at every sweep point (for a 0/1 metric, the probability).")
+                                   caption: "Colour: \(what) at each sweep point (\(s.trials) trials each). "
+                                    + "x: \(axisMeaning(s, s.sweepPaths[0]) ?? s.sweepPaths[0]). y: \(axisMeaning(s, s.sweepPaths[1]) ?? s.sweepPaths[1]).")
                 }
             }
         }
         // The table always: categorical sweeps (plans, bands) are read here.
-        page.addTable(ReportTable(caption: "Per sweep point", columns: s.sweepPaths.map { ReportTable.Column($0) } + metrics.flatMap { m in
-            [ReportTable.Column("\(m.name) mean", unit: m.unit, numeric: true), ReportTable.Column("\(m.name) p95", unit: m.unit, numeric: true)]
-        } + [ReportTable.Column("completed", numeric: true)], rows: zip(s.pointLabels, s.points).map { labels, p in
+        page.addTable(ReportTable(caption: "Per sweep point", columns: s.sweepPaths.map { ReportTable.Column($0) } + metrics.flatMap { m -> [ReportTable.Column] in
+            if s.points.allSatisfy({ $0.metrics[m.name].map { $0.count == 0 || MetricDisplay.of($0, m) == .probability } ?? true }) {
+                return [ReportTable.Column("P(\(m.name))", numeric: true)]
+            }
+            return [ReportTable.Column("\(m.name) p50", unit: m.unit, numeric: true), ReportTable.Column("\(m.name) p95", unit: m.unit, numeric: true)]
+        } + [ReportTable.Column("restarted", numeric: true), ReportTable.Column("aborted", numeric: true)], rows: zip(s.pointLabels, s.points).map { labels, p in
             let total = Double(max(p.outcomes.values.reduce(0, +), 1))
-            let completed = Double(p.outcomes.filter { $0.key.hasPrefix("completed") }.values.reduce(0, +)) / total
+            let restarted = Double(p.outcomes["completed_after_restart"] ?? 0) / total
+            let aborted = Double(p.outcomes.filter { !$0.key.hasPrefix("completed") }.values.reduce(0, +)) / total
             return labels.map { ReportTable.Cell.text($0) } + metrics.flatMap { m -> [ReportTable.Cell] in
-                guard let r = p.metrics[m.name], r.count > 0 else { return [.empty, .empty] }
-                return [.number(r.mean ?? 0, decimals: decimals(for: r.mean ?? 0)), .number(r.quantile(0.95) ?? 0, decimals: decimals(for: r.quantile(0.95) ?? 0))]
-            } + [.number(completed, decimals: 3)]
+                let probabilityColumn = s.points.allSatisfy({ $0.metrics[m.name].map { $0.count == 0 || MetricDisplay.of($0, m) == .probability } ?? true })
+                guard let r = p.metrics[m.name], r.count > 0 else { return probabilityColumn ? [.empty] : [.empty, .empty] }
+                if probabilityColumn { return [.number(r.mean ?? 0, decimals: 3)] }
+                let count = MetricDisplay.of(r, m) == .count
+                func cell(_ x: Double) -> ReportTable.Cell { count ? .integer(Int(x.rounded())) : .number(x, decimals: decimals(for: x)) }
+                return [cell(r.quantile(0.5) ?? 0), cell(r.quantile(0.95) ?? 0)]
+            } + [.number(restarted, decimals: 3), .number(aborted, decimals: 3)]
         }))
     }
 

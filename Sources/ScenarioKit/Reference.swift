@@ -11,11 +11,16 @@ public enum ScenarioReference {
         (a test checks that this file equals the generated text).
 
         A scenario is a YAML file. Values with a unit are written with it (`45 min`, `6 s`, `3.0 deg`,
-        `900 K`, `4 deg/s`, `20 degC`); a bare number where a unit is expected is an error. Strings from an
+        `900 K`, `4 deg/s`, `20 degC`; the space is optional: `45min`); a bare number where a unit is expected
+        is an error. Strings from an
         allowed list are matched exactly (`L'`, `CO(1-0)/ice`, `Br-alpha` are fine unquoted). Nested
         mappings under `parameters`, `instrument` and `faults` are the same as dotted keys
         (`dome: {speed: 4 deg/s}` is `dome.speed`). `obsim validate FILE...` reports every problem of a file
         at once, with its line and column.
+
+        Citations resolve inside the repository: "REFERENCES §n" is section n of `docs/REFERENCES.md`,
+        "DESIGN.md" is `docs/DESIGN.md`, and "seed 000" … "seed 003" are the source documents in
+        `docs/sources/`.
 
         ## Scenario keys
 

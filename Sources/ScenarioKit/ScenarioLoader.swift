@@ -400,6 +400,7 @@ struct Validator {
 
         guard let name, let procedureType, let site, let study, diagnostics.isEmpty else { return nil }
         let epochSeconds = epoch ?? nights?.first ?? UTCDate.parse(ScenarioLoader.defaultEpoch)!
+        configuration.siteName = site.name
         var scenario = Scenario(name: name, description: description, file: file, procedureName: procedureType.name,
                                 procedureType: procedureType, site: site, epochUnixSeconds: epochSeconds,
                                 nightsUnixSeconds: nights ?? [], configuration: configuration, study: study,

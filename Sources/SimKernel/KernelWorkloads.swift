@@ -1,7 +1,7 @@
 import CGSL
 
-/// The two seeded workloads of the kernel benchmark, defined so that an independent SimPy program
-/// (`../shared/reference-bench/simpy_bench.py`) reproduces them bit for bit: stream `s` is
+/// The two seeded workloads of the kernel benchmark, defined so that an independent SimPy program (not
+/// part of this repository; `tools/bench-vs-simpy.sh` runs it when given) reproduces them bit for bit: stream `s` is
 /// `gsl_rng_alloc(gsl_rng_mt19937)` + `gsl_rng_set(r, s)`, an exponential of mean `m` is
 /// `gsl_ran_exponential(r, m)`.
 public enum KernelWorkloads {

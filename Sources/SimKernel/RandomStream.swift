@@ -10,7 +10,7 @@ public final class RandomStream {
     public let name: String
 
     /// A Mersenne Twister seeded exactly as `gsl_rng_set(r, seed)` does: the kernel benchmark and the
-    /// SimPy reference (`../shared/reference-bench/`) rely on this to agree bit for bit.
+    /// independent SimPy reference program (`tools/bench-vs-simpy.sh`) rely on this to agree bit for bit.
     public init(gslSeed seed: UInt, name: String = "") {
         GSLRuntime.prepare()
         guard let r = gsl_rng_alloc(cgsl_rng_mt19937()) else {

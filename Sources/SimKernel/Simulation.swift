@@ -81,6 +81,8 @@ public final class Simulation: @unchecked Sendable {
     public func process<T>(_ name: String, _ body: @escaping () async throws -> T) -> SimProcess<T> {
         let core = ProcessCore(simulation: self, name: name, id: nextProcessID)
         nextProcessID += 1
+        // A process started inside a step (a parallel move) nests its steps under that step.
+        core.currentStep = currentProcess?.currentStep ?? -1
         core.liveIndex = live.count
         live.append(core)
         let done = Signal<T>(self, name: name)
@@ -214,13 +216,21 @@ public final class Simulation: @unchecked Sendable {
     // MARK: Steps
 
     /// Runs `body` as the documented step `name` on `lane` (the subsystem it occupies, a Gantt lane) and
-    /// records its start and end, whether it completes or throws.
+    /// records its start and end, whether it completes or throws, and its parent: the step of the same
+    /// process that encloses it when it starts, or for a process's outermost steps the step that was
+    /// running when the process was started (nil at the top).
     public func step<T>(_ name: String, lane: String, _ body: () async throws -> T) async throws -> T {
         let start = now
         let index = steps.count
+        let process = currentProcess
+        let enclosing = process?.currentStep ?? -1
         if recordsSteps {
-            steps.append(StepRecord(name: name, lane: lane, process: currentProcess?.name ?? "", start: start, end: start, completed: false))
+            steps.append(StepRecord(name: name, lane: lane, process: process?.name ?? "", start: start, end: start, completed: false,
+                                    parent: enclosing >= 0 ? Int(enclosing) : nil))
+            process?.currentStep = Int32(index)
         }
+        // Restored on every exit: the process is the same object after each suspension.
+        defer { if recordsSteps { process?.currentStep = enclosing } }
         trace?.record(now, lane, "begin", ["step": name])
         do {
             let v = try await body()
@@ -425,6 +435,8 @@ public final class ProcessCore: TaskExecutor, @unchecked Sendable {
     var activeSlots: [Int32] = []
     var pendingInterrupt: Interrupted?
     var liveIndex = -1
+    /// Index in `Simulation.steps` of the innermost step this process is running, -1 for none.
+    var currentStep: Int32 = -1
     public internal(set) var isFinished = false
 
     init(simulation: Simulation, name: String, id: Int) {
@@ -465,7 +477,27 @@ public struct StepRecord: Sendable, Equatable {
     public let start: Double
     public var end: Double
     public var completed: Bool
+    /// Index in the same `steps` array of the enclosing step (see `Simulation.step`), nil at the top.
+    public var parent: Int? = nil
     public var duration: Double { end - start }
+
+    public init(name: String, lane: String, process: String, start: Double, end: Double, completed: Bool, parent: Int? = nil) {
+        self.name = name
+        self.lane = lane
+        self.process = process
+        self.start = start
+        self.end = end
+        self.completed = completed
+        self.parent = parent
+    }
+
+    /// The names from the outermost enclosing step down to this one.
+    public static func path(of index: Int, in steps: [StepRecord]) -> [String] {
+        var names: [String] = []
+        var i: Int? = index
+        while let k = i { names.append(steps[k].name); i = steps[k].parent }
+        return names.reversed()
+    }
 }
 
 /// Carries a value into a `Task` closure where the kernel's single-thread design, not the type system,

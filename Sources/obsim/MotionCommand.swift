@@ -19,15 +19,17 @@ struct MotionMoveTime: ParsableCommand {
         """
     )
 
-    @Option(parsing: .unconditional, help: "Distance to move, degrees (>= 0).", transform: Parse.double(min: 0))
+    @Option(parsing: .unconditional, help: "Distance to move (>= 0 deg): 10deg, 10 deg, 600 arcmin, or degrees as a bare number.",
+            transform: Parse.quantity(.angle, unit: "deg", min: 0))
     var distance: Double
-    @Option(name: .customLong("max-speed"), parsing: .unconditional, help: "Maximum speed, degrees/s (> 0).",
-            transform: Parse.double(min: 0, exclusiveMin: true))
+    @Option(name: .customLong("max-speed"), parsing: .unconditional, help: "Maximum speed (> 0 deg/s): 7deg/s, 7 deg/s, or a bare number in deg/s.",
+            transform: Parse.quantity(.angularSpeed, unit: "deg/s", min: 0, exclusiveMin: true))
     var maxSpeed: Double
-    @Option(parsing: .unconditional, help: "Maximum acceleration, degrees/s² (> 0).", transform: Parse.double(min: 0, exclusiveMin: true))
+    @Option(parsing: .unconditional, help: "Maximum acceleration (> 0 deg/s²): 7deg/s2, 7 deg/s², or a bare number in deg/s².",
+            transform: Parse.quantity(nil, unit: "deg/s²", extraUnits: ["deg/s2", "deg/s^2"], min: 0, exclusiveMin: true))
     var acceleration: Double
-    @Option(parsing: .unconditional, help: "Maximum jerk, degrees/s³ (> 0); omit for infinite jerk.",
-            transform: Parse.double(min: 0, exclusiveMin: true))
+    @Option(parsing: .unconditional, help: "Maximum jerk (> 0 deg/s³): 28deg/s3, 28 deg/s³, or a bare number in deg/s³; omit for infinite jerk.",
+            transform: Parse.quantity(nil, unit: "deg/s³", extraUnits: ["deg/s3", "deg/s^3"], min: 0, exclusiveMin: true))
     var jerk: Double?
     @Flag(help: "Print {\"seconds\": t} as JSON.") var json = false
 

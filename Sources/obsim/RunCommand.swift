@@ -55,22 +55,43 @@ struct CommandFailure: Error, CustomStringConvertible {
 
 func printError(_ s: String) { FileHandle.standardError.write(Data((s + "\n").utf8)) }
 
-/// Progress on stderr: a bar redrawn in place on a terminal, a plain line every 10 s otherwise.
+/// Progress on stderr: a bar redrawn in place on a terminal, a plain line every 10 s otherwise. Counts
+/// trial runs (one trial at one sweep point), so a large sweep moves as its points run; the rate and the
+/// time left are measured from the start of the run.
 final class ProgressPrinter: @unchecked Sendable {
     let start = Date()
     let isTerminal = isatty(2) == 1
     let lock = NSLock()
     var last = Date.distantPast
+    let points: Int
+    let trials: Int
+
+    init(points: Int, trials: Int) {
+        self.points = points
+        self.trials = trials
+    }
+
+    static func clock(_ seconds: Double) -> String {
+        let s = Int(seconds.rounded())
+        return s >= 3600 ? String(format: "%d h %02d min", s / 3600, (s % 3600) / 60) : s >= 60 ? String(format: "%d min %02d s", s / 60, s % 60) : "\(s) s"
+    }
+
+    func text(done: Int, total: Int, elapsed: Double) -> String {
+        let rate = Double(done) / max(elapsed, 1e-9)
+        var text = points > 1
+            ? "\(done)/\(total) trial runs (\(trials) trials × \(points) points; \(done / points) trials done at every point)"
+            : "\(done)/\(total) trials"
+        text += String(format: ", %.3g %@/s", rate, points > 1 ? "runs" : "trials")
+        if done < total { text += done > 0 ? ", \(Self.clock(Double(total - done) / rate)) left" : ", time left not yet known" }
+        return text + ", \(Self.clock(elapsed)) elapsed"
+    }
 
     func update(_ done: Int, _ total: Int) {
         lock.lock(); defer { lock.unlock() }
         let now = Date()
         guard done == total || now.timeIntervalSince(last) >= (isTerminal ? 0.2 : 10) else { return }
         last = now
-        let elapsed = now.timeIntervalSince(start)
-        let rate = Double(done) / max(elapsed, 1e-9)
-        let left = rate > 0 ? Double(total - done) / rate : 0
-        let text = String(format: "%d/%d trials, %.1f trials/s, %.0f s left", done, total, rate, left)
+        let text = text(done: done, total: total, elapsed: now.timeIntervalSince(start))
         if isTerminal {
             let width = 30
             let filled = total > 0 ? width * done / total : width
@@ -146,7 +167,7 @@ struct Run: ParsableCommand {
             let started = Date()
             let header = StudyState(scenario: scenario, ranges: [range])
             let csv = try TrialsCSVWriter(url: folder.file("trials.csv"), state: header)
-            let progress = ProgressPrinter()
+            let progress = ProgressPrinter(points: scenario.sweepPoints.count, trials: range.count)
             let options = RunOptions(threads: threads, trialRange: range,
                                      shouldStop: { stopRequested.load(ordering: .relaxed) },
                                      progress: { progress.update($0, $1) })
@@ -218,7 +239,7 @@ enum ReportWriter {
             let procedure = try StudyRunner.procedures(for: scenario)[0]
             let run = try StudyRunner.runTrial(procedure, scenario: scenario, point: scenario.sweepPoints[0], trial: t, keepsDetail: true)
             detail = StudyReport.DetailTrial(trial: t, durationSeconds: run.durationSeconds, steps: run.steps,
-                                             series: run.result.series, outcome: run.result.outcome.kind)
+                                             series: run.result.series, outcome: run.result.outcome.kind, startSeconds: run.startSeconds)
         }
         try Data(StudyReport.html(state, description: scenario.description, detail: detail).utf8).write(to: folder.file("report.html"))
     }

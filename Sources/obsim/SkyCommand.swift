@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Observatory
+import ScenarioKit
 
 struct Sky: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -11,7 +12,7 @@ struct Sky: ParsableCommand {
 
 /// `--site NAME` or `--lat/--lon/--height`, never both.
 struct SiteOptions: ParsableArguments {
-    @Option(help: "Built-in site: \(Site.builtInNames.joined(separator: ", ")).") var site: String?
+    @Option(help: "Built-in site: \(Site.builtInNames.joined(separator: ", ")), or an alias: \(BuiltInSites.aliases.keys.sorted().joined(separator: ", ")).") var site: String?
     @Option(parsing: .unconditional, help: "Latitude, degrees north (-90 to 90); with --lon and --height instead of --site.", transform: Parse.double(min: -90, max: 90)) var lat: Double?
     @Option(parsing: .unconditional, help: "Longitude, degrees east (-180 to 360; Chile is negative).", transform: Parse.double(min: -180, max: 360)) var lon: Double?
     @Option(parsing: .unconditional, help: "Height above sea level, metres (-500 to 9000).", transform: Parse.double(min: -500, max: 9000)) var height: Double?
@@ -22,8 +23,8 @@ struct SiteOptions: ParsableArguments {
             if coordinates > 0 {
                 throw ValidationError("--site '\(name)' cannot be combined with --lat/--lon/--height; give one or the other")
             }
-            do { return try Site.named(name) } catch {
-                throw ValidationError("--site '\(name)' is unknown; allowed: \(Site.builtInNames.joined(separator: ", "))")
+            do { return try Site.named(Parse.siteName(name)) } catch {
+                throw ValidationError("--site '\(name)' is unknown; allowed: \((Site.builtInNames + BuiltInSites.aliases.keys.sorted()).joined(separator: ", "))")
             }
         }
         guard let lat, let lon, let height else {
@@ -169,13 +170,14 @@ struct SkyBackground: ParsableCommand {
         telescope and the sky at the ambient temperature plus a small scattered-sunlight term. Cameras: \
         \(SkyCamera.presets.keys.sorted().joined(separator: ", ")).
         Example:
-          obsim sky background --camera metis-img-lm --band Lp --sun-altitude -5 --airmass 2
+          obsim sky background --camera metis-img-lm --band "L'" --sun-altitude -5deg --airmass 2
         """
     )
 
     @Option(help: "Camera preset: \(SkyCamera.presets.keys.sorted().joined(separator: ", ")).") var camera: String
-    @Option(help: "Band: \(Band.allCases.map(\.rawValue).joined(separator: ", ")).") var band: String
-    @Option(name: .customLong("sun-altitude"), parsing: .unconditional, help: "Sun altitude, degrees (-90 to 90).", transform: Parse.double(min: -90, max: 90)) var sunAltitude: Double
+    @Option(help: "Band: \(Band.allCases.map(\.rawValue).joined(separator: ", ")) (L' and M' as the documents write them, LATISS filter names such as SDSSr_65mm).") var band: String
+    @Option(name: .customLong("sun-altitude"), parsing: .unconditional, help: "Sun altitude (-90 to 90 deg): -5deg, -5 deg, or degrees as a bare number.",
+            transform: Parse.quantity(.angle, unit: "deg", min: -90, max: 90)) var sunAltitude: Double
     @Option(parsing: .unconditional, help: "Airmass of the pointing (1 to 37.9).", transform: Parse.double(min: 1, max: 37.9)) var airmass: Double = 1
     @Flag(help: "Print one JSON object.") var json = false
 
@@ -183,8 +185,8 @@ struct SkyBackground: ParsableCommand {
         guard let cam = SkyCamera.presets[camera] else {
             throw ValidationError("--camera '\(camera)' is unknown; allowed: \(SkyCamera.presets.keys.sorted().joined(separator: ", "))")
         }
-        guard let b = Band(rawValue: band) else {
-            throw ValidationError("--band '\(band)' is unknown; allowed: \(Band.allCases.map(\.rawValue).joined(separator: ", "))")
+        guard let b = Parse.band(band) else {
+            throw ValidationError("--band '\(band)' is unknown; allowed: \(Band.allCases.map(\.rawValue).joined(separator: ", ")) (L' and M' for Lp and Mp; LATISS filter names such as SDSSr_65mm)")
         }
         if !cam.bands.contains(b) {
             throw ValidationError("--band '\(band)' is not available on \(camera); allowed: \(cam.bands.map(\.rawValue).joined(separator: ", "))")
@@ -194,7 +196,7 @@ struct SkyBackground: ParsableCommand {
     }
 
     func run() throws {
-        guard let cam = SkyCamera.presets[camera], let b = Band(rawValue: band) else { return }
+        guard let cam = SkyCamera.presets[camera], let b = Parse.band(band) else { return }
         let model = TwilightSkyModel()
         let r = try model.electronsPerSecondPerPixel(band: b, sunAltitudeDegrees: sunAltitude, airmass: airmass, camera: cam)
         let mu = b.system == .thermalInfrared ? nil : try model.brightness(band: b, sunZenithDegrees: 90 - sunAltitude)

@@ -182,10 +182,68 @@ func stateText(_ s: StudyState) -> String { StateFile.json(s).text() }
         let rows = reread.compare(timings: Baseline.timings(of: now))
         let flat = try #require(rows.first { $0.name == "step:take flat" })
         #expect(flat.failed)
-        #expect(flat.pValue < 1e-6)
+        // 4 flats of 5 + 2 s become 4 of 6 + 2 s: +4/28, within the sketch's 0.1 % on each side.
+        let p50 = try #require(flat.p50Shift)
+        #expect(abs(p50.estimate - 4.0 / 28) < 0.003)
+        #expect(p50.low <= p50.estimate && p50.estimate <= p50.high)
         #expect(rows.first { $0.name == "step:move dome" }?.failed == false)
         let diffs = reread.compare(traces: try Baseline.traces(changed))
         #expect(diffs.count == Baseline.tracedTrials)
         #expect(diffs[0].index != nil && diffs[0].baseline != diffs[0].current)
+        // Same events at other times: reported, not a structural change.
+        #expect(diffs.allSatisfy { !$0.structural })
+    }
+
+    static func baseline(_ timings: [String: RunningStatistics]) -> Baseline {
+        Baseline(scenario: "x", seed: 1, trials: 1000, medianTolerance: 0.02, p95Tolerance: 0.05, absoluteTolerance: 1,
+                 confidence: 0.95, timings: timings, traces: [])
+    }
+
+    static func constant(_ v: Double, _ n: Int = 1000) -> RunningStatistics {
+        var r = RunningStatistics()
+        for _ in 0..<n { r.add(v) }
+        return r
+    }
+
+    /// A constant 300 s step made 301 s has no spread, so any test of significance rejects equality; it is
+    /// still a 0.33 % shift, inside the 2 %/5 % tolerance, and must pass. 330 s (+10 %) must fail.
+    @Test func aConstantStepFailsOnlyBeyondTolerance() {
+        let b = Self.baseline(["step:power_on_atcalsys": Self.constant(300)])
+        let small = b.compare(timings: ["step:power_on_atcalsys": Self.constant(301)])[0]
+        #expect(!small.failed)
+        #expect(abs(small.p50Shift!.estimate - 1.0 / 300) < 0.002)
+        #expect(small.moved)
+        let large = b.compare(timings: ["step:power_on_atcalsys": Self.constant(330)])[0]
+        #expect(large.failed)
+        #expect(abs(large.p50Shift!.estimate - 0.1) < 0.002)
+        #expect(!b.compare(timings: ["step:power_on_atcalsys": Self.constant(300)])[0].moved)
+    }
+
+    /// Gaussian steps (σ = 30 s, 20,000 trials each side): a +1 % shift is overwhelmingly significant yet
+    /// inside tolerance and passes; a +8 % shift fails on p50 (its interval, ±~0.3 %, lies beyond 2 %).
+    @Test func aNoisyStepFailsOnlyBeyondTolerance() {
+        func sample(_ mean: Double, seed: UInt) -> RunningStatistics {
+            let s = RandomStream(gslSeed: seed)
+            var r = RunningStatistics()
+            for _ in 0..<20_000 { r.add(s.gaussian(mean: mean, sigma: 30)) }
+            return r
+        }
+        let b = Self.baseline(["duration_s": sample(300, seed: 1)])
+        let row = b.compare(timings: ["duration_s": sample(303, seed: 2)])[0]
+        #expect(!row.failed)
+        #expect(row.p50Shift!.low > 0)
+        let shifted = b.compare(timings: ["duration_s": sample(324, seed: 3)])[0]
+        #expect(shifted.failed)
+        #expect(shifted.problems.contains { $0.hasPrefix("p50 moved") })
+
+        // 31 trials spread evenly over 270–330 s, then all 3 % longer: the point estimate (+3 %) is beyond
+        // the 2 % tolerance but 31 trials cannot tell it from +0 % (the interval spans several percent
+        // either side), so it is not called a regression.
+        var few = RunningStatistics(), fewLonger = RunningStatistics()
+        for k in 0...30 { few.add(270 + 2 * Double(k)); fewLonger.add(1.03 * (270 + 2 * Double(k))) }
+        let uncertain = Self.baseline(["duration_s": few]).compare(timings: ["duration_s": fewLonger])[0]
+        #expect(abs(uncertain.p50Shift!.estimate - 0.03) < 0.003)
+        #expect(uncertain.p50Shift!.low < 0.02)
+        #expect(!uncertain.failed)
     }
 }

@@ -36,4 +36,27 @@ import Testing
         #expect(state.points[2].outcomes.keys.allSatisfy { !$0.hasPrefix("no_twilight") })
         #expect(state.points[0].metrics["feasible"]?.mean == 0)
     }
+
+    /// No cloud climatology is known for a site given by coordinates: validation asks for the clear-sky
+    /// probability instead of the study failing at its first trial.
+    @Test func aSiteWithoutClimatologyNeedsAClearSkyProbability() {
+        for p in BuiltInProcedures.all { ProcedureRegistry.register(p) }
+        let text = """
+        name: polar
+        procedure: twilight-flats
+        site: {name: ny-alesund, latitude: 78.92 deg, longitude: 11.93 deg, elevation: 10 m}
+        instrument:
+          preset: auxtel-latiss
+        parameters:
+          band: SDSSr
+        study:
+          trials: 2
+          detector: timing
+        """
+        #expect {
+            try ScenarioLoader.parse(text, file: "polar.yaml")
+        } throws: { error in
+            "\(error)".contains("parameters.clear_sky_probability") && "\(error)".contains("no cloud climatology")
+        }
+    }
 }

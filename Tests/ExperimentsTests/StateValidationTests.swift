@@ -67,6 +67,11 @@ import Testing
         }, saying: "is not one of the state's metrics")
         refused({ o in
             var points = o["points"] as! [[String: Any]]
+            points[0]["outcomes"] = ["completed": 1]
+            o["points"] = points
+        }, saying: "outcomes add up to 1, not completed_trials")
+        refused({ o in
+            var points = o["points"] as! [[String: Any]]
             points[0]["outcomes"] = ["completed": Int64.max, "aborted": Int64.max, "failed": Int64.max]
             o["points"] = points
         }, saying: "overflow")

@@ -368,6 +368,39 @@ final class Log<T>: @unchecked Sendable {
         #expect(log.items.sorted() == ["ended p0", "ended p1", "ended p2"])
     }
 
+    /// A step's parent is the enclosing step of its process; a process started inside a step nests its
+    /// outermost steps under that step, even while the spawning process moves on to a sibling step; an
+    /// aborted step restores its process's enclosing step.
+    @Test func stepsRecordTheirParent() throws {
+        let sim = Simulation()
+        sim.process("agent") {
+            try await sim.step("BLOCK-295", lane: "queue") {
+                try await sim.step("prepare_for/flat", lane: "mount") {
+                    let dome = sim.process("dome") { try await sim.step("ATDome to az 3.0", lane: "dome") { try await sim.timeout(16) } }
+                    try await sim.step("ATMount slew", lane: "mount") { try await sim.timeout(39) }
+                    try await dome.value()
+                }
+                _ = try? await sim.step("take_imgtype BIAS", lane: "LATISS") { () async throws -> Void in
+                    try await sim.timeout(1)
+                    throw StepFault()
+                }
+                try await sim.step("take_imgtype DARK", lane: "LATISS") { try await sim.timeout(5) }
+            }
+            try await sim.step("shutdown", lane: "lamp") { try await sim.timeout(900) }
+        }
+        try sim.run()
+        func parent(_ name: String) -> String? { sim.steps.first { $0.name == name }!.parent.map { sim.steps[$0].name } }
+        #expect(parent("BLOCK-295") == nil)
+        #expect(parent("prepare_for/flat") == "BLOCK-295")
+        #expect(parent("ATMount slew") == "prepare_for/flat")
+        #expect(parent("ATDome to az 3.0") == "prepare_for/flat")
+        #expect(parent("take_imgtype BIAS") == "BLOCK-295")
+        #expect(parent("take_imgtype DARK") == "BLOCK-295")
+        #expect(parent("shutdown") == nil)
+        let dark = sim.steps.firstIndex { $0.name == "take_imgtype DARK" }!
+        #expect(StepRecord.path(of: dark, in: sim.steps) == ["BLOCK-295", "take_imgtype DARK"])
+    }
+
     @Test func stepsAndTraceRecordWhatHappened() throws {
         let sim = Simulation()
         sim.trace = Trace()
@@ -384,3 +417,5 @@ final class Log<T>: @unchecked Sendable {
         #expect(sim.trace!.fingerprint() != Trace().fingerprint())
     }
 }
+
+private struct StepFault: Error {}

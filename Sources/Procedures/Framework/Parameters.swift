@@ -170,24 +170,38 @@ public struct ProcedureSchema: Sendable {
     public var faults: [ParameterSpec]
     /// Metrics besides `duration_s`, which every procedure reports (the runner measures it).
     public var metrics: [MetricSpec]
+    /// True for a procedure that waits for its moment (a twilight window) and says when it could start
+    /// (`TrialResult.startSeconds`): `duration_s` then counts from that start, and the wait before it is
+    /// the metric `wait_before_start_s`.
+    public var waitsForStart: Bool
     /// Set when the procedure runs block or OB files (`run:`): their format and the action library.
     public var sequences: SequenceSchema?
 
     public init(parameters: [ParameterSpec] = [], instrumentPresets: [String] = [], instrument: [ParameterSpec] = [],
-                faults: [ParameterSpec] = [], metrics: [MetricSpec] = [], sequences: SequenceSchema? = nil) {
+                faults: [ParameterSpec] = [], metrics: [MetricSpec] = [], sequences: SequenceSchema? = nil,
+                waitsForStart: Bool = false) {
         self.sequences = sequences
         self.parameters = parameters
         self.instrumentPresets = instrumentPresets
         self.instrument = instrument
         self.faults = faults
         self.metrics = metrics
+        self.waitsForStart = waitsForStart
     }
 
     /// The total duration metric every trial has.
     public static let durationMetric = MetricSpec("duration_s", unit: "s", doc: "Total simulated duration of the trial.")
 
-    /// `duration_s` followed by the declared metrics, in declaration order (the order of CSV columns).
-    public var allMetrics: [MetricSpec] { [Self.durationMetric] + metrics.filter { $0.name != "duration_s" } }
+    /// The wait from the epoch to the procedure's start, for a procedure that `waitsForStart`.
+    public static let startWaitMetric = MetricSpec("wait_before_start_s", unit: "s",
+                                                   doc: "Simulated time from the epoch until the procedure could start (not part of duration_s).")
+
+    /// `duration_s` (and `wait_before_start_s`) followed by the declared metrics, in declaration order (the
+    /// order of CSV columns).
+    public var allMetrics: [MetricSpec] {
+        let measured = waitsForStart ? [Self.durationMetric, Self.startWaitMetric] : [Self.durationMetric]
+        return measured + metrics.filter { m in !measured.contains { $0.name == m.name } }
+    }
 
     /// Every declared key with its full scenario path, in section order.
     public var keyedSpecs: [(path: String, spec: ParameterSpec)] {

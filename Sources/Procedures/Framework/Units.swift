@@ -63,9 +63,10 @@ public enum QuantityParseError: Error, Sendable, Equatable {
 }
 
 public enum QuantityParser {
-    /// Parses `"<number> <unit>"` strictly: the number must be a plain decimal (no `inf`/`nan`), one
-    /// space-separated unit of the dimension must follow. A bare number is an error: a scenario must say
-    /// what unit it means. Returns the value in the canonical unit.
+    /// Parses `"<number> <unit>"`: the number must be a plain decimal (no `inf`/`nan`) followed by one unit
+    /// of the dimension, with or without a space (`45 min` and `45min` are the same, as a user writes
+    /// them either way). A bare number is an error: a scenario must say what unit it means. Returns the
+    /// value in the canonical unit.
     public static func parse(_ text: String, _ dimension: UnitDimension) -> Result<Double, QuantityParseError> {
         let trimmed = text.trimmingCharacters(in: .whitespaces)
         guard let split = trimmed.firstIndex(where: { $0 == " " }) else {
@@ -80,11 +81,17 @@ public enum QuantityParser {
         return .success(number * unit.scale + unit.offset)
     }
 
-    /// `45min` (no space) is refused with a precise message rather than a generic one.
+    /// `45min`, `1e-3s`, `5ke-`: the first split where the head is a number and the tail a unit of the
+    /// dimension (the exponent's `e` is tried as part of the number before it is tried as `e-`).
     static func numberWithGluedUnit(_ text: String, _ dimension: UnitDimension) -> Result<Double, QuantityParseError> {
-        if let first = text.firstIndex(where: { $0.isLetter || $0 == "%" || $0 == "/" }), plainNumber(String(text[..<first])) != nil {
-            return .failure(.unknownUnit(String(text[first...]) + " (write a space between number and unit)"))
+        var tailAfterLongestNumber: String?
+        for split in text.indices.dropFirst() {
+            guard let number = plainNumber(String(text[..<split])) else { continue }
+            let tail = String(text[split...])
+            if let unit = dimension.units.first(where: { $0.symbol == tail }) { return .success(number * unit.scale + unit.offset) }
+            tailAfterLongestNumber = tail
         }
+        if let tail = tailAfterLongestNumber { return .failure(.unknownUnit(tail)) }
         return .failure(.badNumber(text))
     }
 

@@ -84,7 +84,8 @@ public struct TwilightFlats: Procedure {
             MetricSpec("fill_fraction_max", unit: "1", doc: "Highest fill fraction reachable during the frames: the maximum exposure on the brightest sky, at most 1."),
             MetricSpec("flux_range_ratio", unit: "1", doc: "Brightest over faintest sky rate among the frames: the range of fluxes the series samples."),
             MetricSpec("thermal_fraction", unit: "1", doc: "Mean share of the telescope's and the sky's thermal emission in the frames' flux."),
-        ]
+        ],
+        waitsForStart: true
     )
 
     let instrumentPreset: String
@@ -145,6 +146,10 @@ public struct TwilightFlats: Procedure {
             throw ConfigurationError(path: "parameters.sun_altitude_min", "must be below sun_altitude_max (\(sunAltitudeMax) deg), got \(sunAltitudeMin) deg")
         }
         clearSkyProbability = p.optionalDouble("clear_sky_probability")
+        if clearSkyProbability == nil, let siteName = c.siteName, SiteClimatology.named(siteName) == nil {
+            throw ConfigurationError(path: "parameters.clear_sky_probability",
+                                     "site `\(siteName)` has no cloud climatology; give clear_sky_probability (0 to 1)")
+        }
         cirrusRMSThinCloud = p.double("cirrus_rms_thin_cloud")
         cirrusRMS = p.double("cirrus_rms")
         cirrusTimescale = p.double("cirrus_timescale")

@@ -48,6 +48,8 @@ struct TwilightRun {
     var fillSeries = TrialSeries(name: "fill_fraction", unit: "1")
     var sunSeries = TrialSeries(name: "sun_altitude", unit: "deg")
     var outputFrames: [Frame] = []
+    /// When the wait for the twilight window ended (`TrialResult.startSeconds`).
+    var startSeconds: Double?
     /// Measured over predicted sky rate of the last frame: the operator's correction of the sky model for
     /// the night's transparency when planning the first frame at a new pointing.
     var transparencyRatio = 1.0
@@ -169,6 +171,8 @@ struct TwilightRun {
         try await configureInstrument(telescope)
         let clear = nightSky != .cloudy
         try await sim.step("wait for the twilight window", lane: "operator") { try await sim.wait(until: ready) }
+        // The instrument is configured in the afternoon; the procedure's own time starts with the window.
+        startSeconds = sim.now
         if !clear {
             sim.record("operator", "clouded out")
             return finish(outcome: .aborted("clouded_out"), metrics: metrics, levelsDone: [])
@@ -465,7 +469,7 @@ struct TwilightRun {
         }
         var series: [TrialSeries] = []
         if context.keepsDetail { series = [skySeries, ditSeries, fillSeries, sunSeries] }
-        return TrialResult(outcome: outcome, metrics: metrics, frames: outputFrames, series: series)
+        return TrialResult(outcome: outcome, metrics: metrics, frames: outputFrames, series: series, startSeconds: startSeconds)
     }
 
     func frameHeader(level: Int, airmass: Double) -> [HeaderCard] {

@@ -11,6 +11,8 @@ public struct HTMLReportPage: Sendable {
         case figure(svg: String, caption: String)
         case facts([(String, String)])
         case preformatted(String)
+        case markup(String)
+        case subsection(String)
     }
 
     public var title: String
@@ -38,6 +40,10 @@ public struct HTMLReportPage: Sendable {
     /// Key–value facts (scenario, seed, trials ...) as a compact definition list.
     public mutating func addFacts(_ facts: [(String, String)]) { blocks.append(.facts(facts)) }
     public mutating func addPreformatted(_ text: String) { blocks.append(.preformatted(text)) }
+    /// Well-formed XHTML the caller built (escaped), e.g. the collapsible step tree.
+    public mutating func addMarkup(_ xhtml: String) { blocks.append(.markup(xhtml)) }
+    /// An `h3` inside the current section (not listed in the contents).
+    public mutating func addSubsection(_ heading: String) { blocks.append(.subsection(heading)) }
 
     static let css = """
     body { font-family: "DejaVu Sans", Helvetica, Arial, sans-serif; color: #111; margin: 0 auto; max-width: 1260px; padding: 16px 24px; line-height: 1.45; }
@@ -45,7 +51,7 @@ public struct HTMLReportPage: Sendable {
     h2 { font-size: 1.25em; border-bottom: 1px solid #ccc; padding-bottom: 0.2em; margin-top: 1.6em; }
     p.summary { font-size: 1.05em; background: #f4f7fb; border-left: 4px solid #0072B2; padding: 0.6em 0.9em; }
     nav ol { columns: 2; font-size: 0.95em; }
-    table { border-collapse: collapse; margin: 0.8em 0; font-size: 0.92em; }
+    table { border-collapse: collapse; margin: 0.8em 0; font-size: 0.92em; display: block; max-width: 100%; overflow-x: auto; }
     caption { text-align: left; font-weight: bold; padding-bottom: 0.3em; }
     th, td { border-bottom: 1px solid #ddd; padding: 0.25em 0.7em; text-align: left; vertical-align: top; }
     th { background: #f0f0f0; }
@@ -58,6 +64,17 @@ public struct HTMLReportPage: Sendable {
     dl.facts dt { font-weight: bold; }
     dl.facts dd { margin: 0; }
     pre { background: #f6f6f6; padding: 0.6em; overflow-x: auto; }
+    h3 { font-size: 1.08em; margin-top: 1.3em; }
+    div.step-tree { font-size: 0.92em; margin: 0.6em 0; max-width: 1000px; }
+    div.step-tree details, div.step-tree div.leaf { margin-left: 1.4em; }
+    div.step-tree summary, div.step-tree div.leaf { position: relative; }
+    div.step-tree > details, div.step-tree > div.leaf { margin-left: 0; }
+    div.step-tree summary, div.step-tree div.leaf { padding: 0.12em 0.3em; border-bottom: 1px solid #eee; }
+    div.step-tree div.leaf { padding-left: 1.3em; }
+    div.step-tree span.bar { position: absolute; left: 0; top: 0; height: 100%; background: #0072B2; opacity: 0.12; z-index: -1; }
+    div.step-tree span.share { display: inline-block; min-width: 4.2em; text-align: right; font-variant-numeric: tabular-nums; font-weight: bold; }
+    div.step-tree span.lane, div.step-tree span.mean, div.step-tree span.total { color: #555; font-size: 0.92em; }
+    div.step-tree div.other { font-style: italic; color: #444; }
     footer { margin-top: 2.5em; border-top: 1px solid #ccc; padding-top: 0.5em; font-size: 0.85em; color: #555; }
     """
 
@@ -95,6 +112,10 @@ public struct HTMLReportPage: Sendable {
                 out += "</dl>\n"
             case .preformatted(let text):
                 out += "<pre>\(xmlEscaped(text))</pre>\n"
+            case .markup(let xhtml):
+                out += xhtml
+            case .subsection(let heading):
+                out += "<h3>\(xmlEscaped(heading))</h3>\n"
             }
         }
         if inSection { out += "</section>\n" }

@@ -8,7 +8,11 @@ public struct GanttSpan: Sendable, Equatable {
     public var endSeconds: Double
     /// False for a step cut short by a fault or an abort: drawn with a dashed vermillion outline.
     public var completed: Bool
-    public init(name: String, lane: String, startSeconds: Double, endSeconds: Double, completed: Bool = true) {
+    /// The steps it belongs to, outermost first (`BLOCK-295 … › make_latiss_calibrations SDSSr_65mm`): the
+    /// tooltip names the set (filter, configuration) a short bar label cannot.
+    public var context: String
+    public init(name: String, lane: String, startSeconds: Double, endSeconds: Double, completed: Bool = true, context: String = "") {
+        self.context = context
         self.name = name
         self.lane = lane
         self.startSeconds = startSeconds
@@ -173,7 +177,7 @@ public struct GanttChart: Sendable {
                 let barHeight = Self.rowHeight - 6
                 let fill = toneOfName[span.name] == 1 ? Palette.lighter(colour, by: 0.45) : colour
                 let duration = span.endSeconds - span.startSeconds
-                var tooltip = "\(span.name) (\(lane)): \(formatDuration(seconds: duration)), from "
+                var tooltip = "\(span.name)\(span.context.isEmpty ? "" : ", in \(span.context)") (\(lane)): \(formatDuration(seconds: duration)), from "
                     + "\(formatClock(span.startSeconds)) to \(formatClock(span.endSeconds))"
                 if !span.completed { tooltip += ", not completed" }
                 // Zero or sub-pixel steps still get a hairline, so every step can be found by its tooltip.

@@ -43,12 +43,7 @@ public enum SummaryJSON {
         return [
             "metrics": .object(m),
             "outcomes": .object(p.outcomes.mapValues { .uint($0) }),
-            "steps": .object(p.steps.mapValues { st in
-                var o = statistics(st.seconds)
-                o["lane"] = .string(st.lane)
-                o["unit"] = .string("s")
-                return .object(o)
-            }),
+            "steps": StepTreeReport.json(p),
         ]
     }
 
@@ -66,39 +61,54 @@ public enum SummaryJSON {
     }
 }
 
-/// `summary.md`: what was run, outcomes, metrics, steps sorted by mean time, the dominating step.
+/// `summary.md`: what was run, then per point its outcomes, metrics and step tree. A large sweep (more
+/// points than `StudyReport.maximumPointSections`) is one table per metric × point instead: the full
+/// statistics of every point are in summary.json.
 public enum SummaryMarkdown {
     public static func text(_ s: StudyState, description: String = "") -> String {
-        func f(_ d: Double?) -> String { d.map { String(format: "%.4g", $0) } ?? "–" }
         var out = "# \(s.scenario)\n\n"
         if !description.isEmpty { out += description + "\n\n" }
         out += "Procedure `\(s.procedure)`, seed \(s.seed), \(s.completedTrials) of \(s.trials) trials per point"
         out += s.partial ? " (**partial**: the run was stopped).\n" : ".\n"
         out += "Quantiles are within \(QuantileSketch.relativeAccuracy * 100)% relative error.\n"
-        let blocks: [(String, PointState)] = s.sweepPaths.isEmpty ? [("", s.pooled)]
-            : zip(s.pointLabels, s.points).map { labels, p in (zip(s.sweepPaths, labels).map { "\($0) = \($1)" }.joined(separator: ", "), p) }
+        out += "\n**\(StudyReport.headline(s))**\n"
+        if s.points.count > StudyReport.maximumPointSections {
+            return out + largeSweep(s)
+        }
+        let blocks: [(String, PointState)] = s.sweepPaths.isEmpty ? [("", s.points.first ?? s.pooled)]
+            : zip(s.pointLabels, s.points).map { labels, p in (StudyReport.pointTitle(s, labels), p) }
         for (title, p) in blocks {
-            if !title.isEmpty { out += "\n## \(title)\n" }
+            if !title.isEmpty { out += "\n## \(title)\n\n\(StudyReport.pointHeadline(p, s.metrics))\n" }
             let total = p.outcomes.values.reduce(0, +)
             out += "\n| outcome | trials | fraction |\n|---|---:|---:|\n"
             for k in p.outcomes.keys.sorted() {
                 out += "| \(k) | \(p.outcomes[k]!) | \(String(format: "%.4f", Double(p.outcomes[k]!) / Double(max(total, 1)))) |\n"
             }
-            out += "\n| metric | unit | count | mean | sd | min | p05 | p50 | p95 | max |\n|---|---|---:|---:|---:|---:|---:|---:|---:|---:|\n"
-            for m in s.metrics {
-                let r = p.metrics[m.name] ?? RunningStatistics()
-                out += "| \(m.name) | \(m.unit) | \(r.count) | \(f(r.mean)) | \(f(r.standardDeviation)) | \(f(r.count > 0 ? r.minimum : nil)) | \(f(r.quantile(0.05))) | \(f(r.quantile(0.5))) | \(f(r.quantile(0.95))) | \(f(r.count > 0 ? r.maximum : nil)) |\n"
+            out += "\n" + StudyReport.metricTable(s.metrics, p, caption: nil).markdown()
+            out += StepTreeReport.markdown(p)
+        }
+        return out
+    }
+
+    /// One row per point, one column per metric (p50, or the probability of a 0/1 metric).
+    static func largeSweep(_ s: StudyState) -> String {
+        let metrics = s.metrics.filter { m in s.points.contains { ($0.metrics[m.name]?.count ?? 0) > 0 } }
+        var out = "\n\(s.points.count) sweep points: one row each with every metric's median (P(…) for a 0/1 metric) and the outcome shares; quantiles, means and step trees per point are in summary.json.\n\n"
+        let probability = metrics.map { m in s.points.allSatisfy { $0.metrics[m.name].map { $0.count == 0 || MetricDisplay.of($0, m) == .probability } ?? true } }
+        out += "| " + (s.sweepPaths + zip(metrics, probability).map { $1 ? "P(\($0.name))" : "\($0.name) p50 (\($0.unit))" } + ["restarted", "aborted"]).joined(separator: " | ") + " |\n"
+        out += "|" + String(repeating: "---|", count: s.sweepPaths.count) + String(repeating: "---:|", count: metrics.count + 2) + "\n"
+        for (labels, p) in zip(s.pointLabels, s.points) {
+            let total = Double(max(p.outcomes.values.reduce(0, +), 1))
+            var cells = labels
+            for (m, prob) in zip(metrics, probability) {
+                guard let r = p.metrics[m.name], r.count > 0 else { cells.append("–"); continue }
+                if prob { cells.append(String(format: "%.3f", r.mean ?? 0)); continue }
+                let v = r.quantile(0.5) ?? 0
+                cells.append(MetricDisplay.of(r, m) == .count ? String(Int(v.rounded())) : String(format: "%.4g", v))
             }
-            let steps = p.steps.sorted { ($0.value.seconds.mean ?? 0, $1.key) > ($1.value.seconds.mean ?? 0, $0.key) }
-            if let first = steps.first {
-                let totalMean = p.metrics["duration_s"]?.mean ?? 0
-                out += "\n| step | lane | trials | mean (s) | p50 (s) | p95 (s) | share of mean duration |\n|---|---|---:|---:|---:|---:|---:|\n"
-                for (name, st) in steps {
-                    let share = totalMean > 0 ? String(format: "%.1f%%", 100 * (st.seconds.mean ?? 0) * Double(st.seconds.count) / Double(max(total, 1)) / totalMean) : "–"
-                    out += "| \(name) | \(st.lane) | \(st.seconds.count) | \(f(st.seconds.mean)) | \(f(st.seconds.quantile(0.5))) | \(f(st.seconds.quantile(0.95))) | \(share) |\n"
-                }
-                out += "\nThe step that dominates is **\(first.key)** (lane \(first.value.lane)), \(f(first.value.seconds.mean)) s on average where it runs.\n"
-            }
+            cells.append(String(format: "%.3f", Double(p.outcomes["completed_after_restart"] ?? 0) / total))
+            cells.append(String(format: "%.3f", Double(p.outcomes.filter { !$0.key.hasPrefix("completed") }.values.reduce(0, +)) / total))
+            out += "| " + cells.joined(separator: " | ") + " |\n"
         }
         return out
     }

@@ -1,0 +1,145 @@
+import SimKernel
+
+/// Steps form a tree (`StepRecord.parent`); statistics are kept per *path*, the names from the outermost
+/// step down (`BLOCK-295 latiss_weekly_calibrations › make_latiss_calibrations SDSSr_65mm › take_imgtype
+/// BIAS`), so the same document step under two parents (BIAS of each filter) stays two rows.
+public enum StepPath {
+    public static let separator = " › "
+
+    public static func join(_ names: [String]) -> String { names.joined(separator: separator) }
+    public static func components(_ path: String) -> [String] { path.components(separatedBy: separator) }
+    /// The step's own name (the last component).
+    public static func name(_ path: String) -> String { components(path).last ?? path }
+    /// The enclosing step's path, nil for a top-level step.
+    public static func parent(_ path: String) -> String? {
+        let c = components(path)
+        return c.count > 1 ? join(Array(c.dropLast())) : nil
+    }
+    public static func depth(_ path: String) -> Int { components(path).count - 1 }
+}
+
+/// One trial's steps reduced to per-path totals.
+public enum StepAttribution {
+    public struct Total: Sendable, Equatable {
+        public var lane: String
+        /// Sum of the durations of this path's records in the trial.
+        public var seconds: Double
+        /// The part of the parent's time this step accounts for: each instant of the parent's span is
+        /// shared equally among the children running at that instant, so parallel children (a mount slew
+        /// and a dome move) split the time they overlap and the children of a step never exceed it.
+        public var shareOfParentSeconds: Double
+    }
+
+    /// Per path, over the records that end after `window.lowerBound` (a step finished before the procedure
+    /// could start, such as configuring for a twilight window, belongs to the wait, not to the procedure);
+    /// top-level steps share `window` the way children share their parent.
+    public static func totals(_ steps: [StepRecord], window: ClosedRange<Double>) -> [String: Total] {
+        var key = [String](repeating: "", count: steps.count)
+        var children: [Int: [Int]] = [:]
+        var included = [Bool](repeating: false, count: steps.count)
+        for (i, s) in steps.enumerated() {
+            key[i] = s.parent.map { key[$0] + StepPath.separator + s.name } ?? s.name
+            included[i] = s.end > window.lowerBound || s.start >= window.lowerBound
+            if included[i] { children[s.parent ?? -1, default: []].append(i) }
+        }
+        var share = [Double](repeating: 0, count: steps.count)
+        for (parent, kids) in children {
+            let span = parent < 0 ? window : steps[parent].start...max(steps[parent].start, steps[parent].end)
+            attribute(kids.map { (steps[$0].start, steps[$0].end) }, within: span).enumerated().forEach { share[kids[$0.offset]] = $0.element }
+        }
+        var out: [String: Total] = [:]
+        for i in steps.indices where included[i] {
+            let s = steps[i]
+            var t = out[key[i]] ?? Total(lane: s.lane, seconds: 0, shareOfParentSeconds: 0)
+            t.lane = min(t.lane, s.lane)
+            t.seconds += s.duration
+            t.shareOfParentSeconds += share[i]
+            out[key[i]] = t
+        }
+        return out
+    }
+
+    /// Splits `span` among `intervals` (clipped to it): each instant goes in equal parts to the intervals
+    /// covering it. With G(t) = ∫ dt / (number running), an interval's part is G(end) − G(start).
+    static func attribute(_ intervals: [(Double, Double)], within span: ClosedRange<Double>) -> [Double] {
+        var events: [(time: Double, delta: Int, index: Int)] = []
+        events.reserveCapacity(2 * intervals.count)
+        for (k, iv) in intervals.enumerated() {
+            let a = min(max(iv.0, span.lowerBound), span.upperBound), b = min(max(iv.1, span.lowerBound), span.upperBound)
+            guard b > a else { continue }
+            events.append((a, 1, k))
+            events.append((b, -1, k))
+        }
+        events.sort { ($0.time, $0.delta, $0.index) < ($1.time, $1.delta, $1.index) }
+        var g = 0.0, last = span.lowerBound, running = 0
+        var startG = [Double](repeating: 0, count: intervals.count)
+        var result = [Double](repeating: 0, count: intervals.count)
+        for e in events {
+            if running > 0 { g += (e.time - last) / Double(running) }
+            last = e.time
+            if e.delta > 0 { startG[e.index] = g; running += 1 } else { result[e.index] = g - startG[e.index]; running -= 1 }
+        }
+        return result
+    }
+}
+
+/// The step statistics of a point arranged as a tree, for reports: each node's share of its parent (the
+/// trial for a top-level step) and the remainder no child accounts for, which sum to 100 %.
+public struct StepTree: Sendable {
+    public struct Node: Sendable {
+        public let path: String
+        public var name: String { StepPath.name(path) }
+        public let lane: String
+        /// Mean per-trial total over the trials in which the step ran, and that count.
+        public let meanSeconds: Double
+        public let trials: UInt64
+        /// Σ share-of-parent / Σ parent time, over all trials.
+        public let shareOfParent: Double
+        /// Product of the shares up the tree: the fraction of the whole procedure's time.
+        public let shareOfTotal: Double
+        public var children: [Node]
+        /// The part of this step's time inside none of its children (0 for a leaf's own accounting).
+        public let otherShare: Double
+        public var isLeaf: Bool { children.isEmpty }
+    }
+
+    public let roots: [Node]
+    /// The share of the procedure's time inside no top-level step.
+    public let otherShare: Double
+
+    /// `totalSeconds` is Σ duration_s over the point's trials (the root's time).
+    public init(steps: [String: StepStatistics], totalSeconds: Double) {
+        var kids: [String: [String]] = [:]
+        for path in steps.keys { kids[StepPath.parent(path) ?? "", default: []].append(path) }
+        func build(_ path: String, parentSum: Double, parentShare: Double) -> Node {
+            let s = steps[path]!
+            let sum = s.seconds.mean.map { $0 * Double(s.seconds.count) } ?? 0
+            let shareSum = s.shareOfParentSeconds.mean.map { $0 * Double(s.shareOfParentSeconds.count) } ?? 0
+            let share = parentSum > 0 ? shareSum / parentSum : 0
+            let children = (kids[path] ?? []).map { build($0, parentSum: sum, parentShare: parentShare * share) }
+                .sorted { ($0.shareOfParent, $1.path) > ($1.shareOfParent, $0.path) }
+            let other = children.isEmpty ? 0 : max(0, 1 - children.map(\.shareOfParent).reduce(0, +))
+            return Node(path: path, lane: s.lane, meanSeconds: s.seconds.mean ?? 0, trials: s.seconds.count, shareOfParent: share,
+                        shareOfTotal: parentShare * share, children: children, otherShare: other)
+        }
+        roots = (kids[""] ?? []).map { build($0, parentSum: totalSeconds, parentShare: 1) }
+            .sorted { ($0.shareOfParent, $1.path) > ($1.shareOfParent, $0.path) }
+        otherShare = roots.isEmpty ? 1 : max(0, 1 - roots.map(\.shareOfParent).reduce(0, +))
+    }
+
+    /// Every node, depth first in display order.
+    public var nodes: [Node] {
+        var out: [Node] = []
+        func walk(_ n: Node) { out.append(n); n.children.forEach(walk) }
+        roots.forEach(walk)
+        return out
+    }
+
+    /// The step that accounts for the most of the procedure's time by itself: a leaf's whole share, or a
+    /// step's own time outside its sub-steps (a PTC sequence whose exposures are not steps, beside its two
+    /// wheel moves). Containers are never named for their children's time. Ties: the path first in order.
+    public var dominant: (node: Node, share: Double)? {
+        nodes.map { ($0, $0.isLeaf ? $0.shareOfTotal : $0.otherShare * $0.shareOfTotal) }
+            .max { ($0.1, $1.0.path) < ($1.1, $0.0.path) }
+    }
+}

@@ -1,1 +1,0 @@
-// The Observatory module (see ../shared/DESIGN.md, "Layout"); its contents arrive with their issue.
