@@ -40,7 +40,7 @@ let package = Package(
         .testTarget(name: "AnalysisTests", dependencies: ["Analysis", "SimKernel"], swiftSettings: strict),
         .testTarget(name: "ProceduresTests", dependencies: ["Procedures", "Observatory", "Analysis", "SimKernel"], swiftSettings: strict),
         .testTarget(name: "ScenarioKitTests", dependencies: ["ScenarioKit", "Procedures", "Observatory", "SimKernel"], swiftSettings: strict),
-        .testTarget(name: "ExperimentsTests", dependencies: ["Experiments", "ScenarioKit", "Procedures", "SimKernel", "Reporting"], swiftSettings: strict),
+        .testTarget(name: "ExperimentsTests", dependencies: ["Experiments", "ScenarioKit", "Procedures", "SimKernel", "Reporting", "Observatory"], swiftSettings: strict),
         .testTarget(name: "ReportingTests", dependencies: ["Reporting", "Experiments", "Procedures", "CFITSIO"], swiftSettings: strict),
         // The repository as a user's clone sees it: no paths outside it, README examples that run.
         .testTarget(name: "RepositoryTests", swiftSettings: strict),

@@ -208,13 +208,36 @@ public struct Frame: Sendable {
             self.comment = comment
         }
     }
+    /// One image extension of a multi-extension frame: an amplifier's raw segment as the camera reads
+    /// it out (prescan, data, overscan), in integer ADU.
+    public struct Extension: Sendable {
+        /// EXTNAME (`Segment10`).
+        public let name: String
+        public let width: Int
+        public let height: Int
+        /// Row-major raw pixel values (ADU), `width × height` of them, from FITS pixel (1,1).
+        public let pixels: [Int32]
+        public let header: [HeaderCard]
+        public init(name: String, width: Int, height: Int, pixels: [Int32], header: [HeaderCard]) {
+            precondition(pixels.count == width * height, "an extension needs width × height pixels")
+            self.name = name
+            self.width = width
+            self.height = height
+            self.pixels = pixels
+            self.header = header
+        }
+    }
     /// A file-name stem, unique in the trial (`0001_FLAT_SDSSr`).
     public let name: String
+    /// Size of the primary image; 0 × 0 when the primary HDU is a header only (multi-extension frames).
     public let width: Int
     public let height: Int
-    /// Row-major pixel values (ADU), `width × height` of them.
+    /// Row-major pixel values (ADU) of the primary image, `width × height` of them.
     public let pixels: [Float]
+    /// The primary header.
     public let header: [HeaderCard]
+    /// Image extensions after the primary HDU (LATISS: one per amplifier); empty for a single-HDU frame.
+    public let extensions: [Extension]
     public init(name: String, width: Int, height: Int, pixels: [Float], header: [HeaderCard]) {
         precondition(pixels.count == width * height, "a frame needs width × height pixels")
         self.name = name
@@ -222,6 +245,16 @@ public struct Frame: Sendable {
         self.height = height
         self.pixels = pixels
         self.header = header
+        self.extensions = []
+    }
+    /// A multi-extension frame: a primary header without data, then `extensions`.
+    public init(name: String, header: [HeaderCard], extensions: [Extension]) {
+        self.name = name
+        width = 0
+        height = 0
+        pixels = []
+        self.header = header
+        self.extensions = extensions
     }
 }
 

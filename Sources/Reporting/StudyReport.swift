@@ -442,19 +442,33 @@ public enum FrameFiles {
     public static func write(_ frames: [Frame], into directory: URL) throws -> [URL] {
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         return try frames.map { f in
-            let keywords = f.header.map { card -> FITSKeyword in
-                let value: FITSValue
-                switch card.value {
-                case .string(let s): value = .string(s)
-                case .integer(let i): value = .integer(i)
-                case .double(let d): value = .double(d)
-                case .bool(let b): value = .bool(b)
-                }
-                return FITSKeyword(card.keyword, value, comment: card.comment)
-            }
             let url = directory.appendingPathComponent(f.name + ".fits")
-            try FITSWriter.write(FITSFile(primary: FITSImage(width: f.width, height: f.height, pixels: .float32(f.pixels), keywords: keywords)), to: url.path)
+            try FITSWriter.write(fitsFile(f), to: url.path)
             return url
+        }
+    }
+
+    /// The FITS layout of a frame: a primary image (METIS), or a header-only primary HDU followed by
+    /// 32-bit integer image extensions (LATISS amplifier segments, BITPIX = 32 as the camera writes raws).
+    public static func fitsFile(_ f: Frame) -> FITSFile {
+        let primary = f.width > 0 ? FITSImage(width: f.width, height: f.height, pixels: .float32(f.pixels), keywords: keywords(f.header))
+                                  : FITSImage.headerOnly(keywords: keywords(f.header))
+        let extensions = f.extensions.map {
+            FITSImage(width: $0.width, height: $0.height, pixels: .int32($0.pixels), keywords: keywords($0.header), name: $0.name)
+        }
+        return FITSFile(primary: primary, extensions: extensions)
+    }
+
+    static func keywords(_ cards: [Frame.HeaderCard]) -> [FITSKeyword] {
+        cards.map { card in
+            let value: FITSValue
+            switch card.value {
+            case .string(let s): value = .string(s)
+            case .integer(let i): value = .integer(i)
+            case .double(let d): value = .double(d)
+            case .bool(let b): value = .bool(b)
+            }
+            return FITSKeyword(card.keyword, value, comment: card.comment)
         }
     }
 }

@@ -14,6 +14,12 @@ extension Frame {
     /// A report frame from one simulated pixel window and its exposure header, in the instrument's
     /// convention. The one place detector headers become FITS cards.
     public init(name: String, window: PixelWindow, header: FrameHeader, convention: HeaderConvention) {
+        self.init(name: name, width: window.rect.width, height: window.rect.height,
+                  pixels: window.values.map { Float($0) }, header: Self.cards(header, convention: convention))
+    }
+
+    /// The FITS cards of an exposure header in the instrument's convention.
+    static func cards(_ header: FrameHeader, convention: HeaderConvention) -> [HeaderCard] {
         var cards: [HeaderCard] = []
         for card in header.cards {
             guard let keyword = Self.keyword(card.key, convention) else { continue }
@@ -27,8 +33,7 @@ extension Frame {
             cards.append(HeaderCard(keyword, value, card.comment))
         }
         if convention == .eso { cards = Self.esoPipelineCards(cards, detector: header.cards.first { $0.key == "DET NAME" }) }
-        self.init(name: name, width: window.rect.width, height: window.rect.height,
-                  pixels: window.values.map { Float($0) }, header: cards)
+        return cards
     }
 
     /// What the METIS pipeline's classification rules read (AstarVienna/METIS_Pipeline

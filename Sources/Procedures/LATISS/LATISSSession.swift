@@ -160,11 +160,14 @@ public final class LATISSSession {
     func keepDetail(_ r: ExposureResult, type: ImageType, filter: String) {
         let level = r.medianPostISRADU
         levelSeries.points.append((r.startSeconds, level))
-        guard let window = r.windows.first else { return }
         let number = String(imageNumber)
         let stem = String(repeating: "0", count: max(0, 4 - number.count)) + number
         let kind = type == .flat ? "FLAT_" + filter : type.rawValue
-        frames.append(Frame(name: stem + "_" + kind, window: window, header: r.header, convention: .rubin))
+        // The segments' overscan noise has its own stream: keeping frames moves no other draw.
+        if let frame = Frame(latissRaw: stem + "_" + kind, exposure: r, model: detector.model, sequenceNumber: imageNumber,
+                             stream: sim.stream("LATISS.segments")) {
+            frames.append(frame)
+        }
     }
 
     /// The operator's post-ISR check of a BIAS or DARK (seed 003: "about 10 ADUs").
