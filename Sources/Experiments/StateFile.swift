@@ -26,6 +26,7 @@ public enum StateFile {
         .object([
             "metrics": .object(p.metrics.mapValues(stats)),
             "outcomes": .object(p.outcomes.mapValues { .uint($0) }),
+            "completed_duration_s": stats(p.completedDuration),
             "steps": .object(p.steps.mapValues {
                 .object(["lane": .string($0.lane), "seconds": stats($0.seconds), "share_of_parent_seconds": stats($0.shareOfParentSeconds)])
             }),
@@ -162,6 +163,14 @@ public enum StateFile {
                 return UInt64(c)
             }
             guard outcomeTotal == trialCount else { throw inPoint("outcomes add up to \(outcomeTotal), not completed_trials \(trialCount)") }
+            // Absent in states written before it was kept: P(finished by t) is then unknown, not zero.
+            if let c = p["completed_duration_s"] {
+                ps.completedDuration = try stats(c, fail)
+                let completedCount = ps.outcomes.filter { Outcome(kind: $0.key).isCompleted }.values.reduce(0, +)
+                guard ps.completedDuration.count == completedCount else {
+                    throw inPoint("completed_duration_s has \(ps.completedDuration.count) values, not one per completed outcome (\(completedCount))")
+                }
+            }
             ps.steps = try st.mapValues {
                 guard let lane = $0["lane"]?.stringValue, let sec = $0["seconds"], let share = $0["share_of_parent_seconds"] else { throw fail("steps") }
                 let seconds = try stats(sec, fail)

@@ -8,6 +8,9 @@ public struct PointState: Sendable, Equatable {
     public var outcomes: [String: UInt64]
     /// Per step path (`StepPath`): its per-trial total duration and share of its parent, in seconds.
     public var steps: [String: StepStatistics]
+    /// `duration_s` of the trials that completed (with or without a restart) only: an aborted trial never
+    /// finishes, so it must not count as a short duration in P(finished by t) (`FinishProbability`).
+    public var completedDuration = RunningStatistics()
 
     public init(metricNames: [String]) {
         metrics = Dictionary(uniqueKeysWithValues: metricNames.map { ($0, RunningStatistics()) })
@@ -18,6 +21,7 @@ public struct PointState: Sendable, Equatable {
     public mutating func merge(_ other: PointState) {
         for (k, v) in other.metrics { metrics[k, default: RunningStatistics()].merge(v) }
         for (k, v) in other.outcomes { outcomes[k, default: 0] += v }
+        completedDuration.merge(other.completedDuration)
         for (k, v) in other.steps {
             if var mine = steps[k] { mine.merge(v); steps[k] = mine } else { steps[k] = v }
         }
@@ -27,6 +31,7 @@ public struct PointState: Sendable, Equatable {
     public mutating func add(_ trial: TrialRun) {
         outcomes[trial.result.outcome.kind, default: 0] += 1
         metrics["duration_s", default: RunningStatistics()].add(trial.durationSeconds)
+        if trial.result.outcome.isCompleted { completedDuration.add(trial.durationSeconds) }
         for (name, value) in trial.result.metrics where name != "duration_s" {
             metrics[name]?.add(value)
         }

@@ -187,6 +187,20 @@ public enum StudyReport {
                       ValueMarker(label: "p95", value: (duration.quantile(0.95) ?? 0) * scale)],
             style: .histogram).svg(),
             caption: "Distribution of the total duration over \(duration.count) trials\(label), p50 and p95 marked.")
+        addFinishProbability(&page, p, label: label, minutes: minutes)
+    }
+
+    /// P(finished by t) for any deadline t, drawn as the survival curve P(duration > t) = 1 − P(finished by t).
+    static func addFinishProbability(_ page: inout HTMLReportPage, _ p: PointState, label: String, minutes: Bool) {
+        let curve = FinishProbability.curve(p)
+        guard curve.count > 1 else { return }
+        let scale = minutes ? 1.0 / 60 : 1
+        let points = curve.map { SpreadPoint(x: $0.seconds * scale, p05: 1 - $0.upper, p50: 1 - $0.probability, p95: 1 - $0.lower) }
+        page.addFigure(svg: SpreadLineFigure(title: "Probability of not having finished\(label)", series: [SpreadSeries(name: "P(duration > t)", points: points)],
+                                             xLabel: "deadline t after the start (\(minutes ? "min" : "s"))", yLabel: "P(not finished by t)",
+                                             discrete: false, rangeLabel: "95 % Clopper–Pearson interval").svg(),
+                       caption: "Survival curve over all \(curve[0].trials) trials\(label): an aborted trial never finishes, so the curve levels off at the aborted fraction. "
+                        + "P(finished by t) = 1 − the curve; t is resolved within \(QuantileSketch.relativeAccuracy * 100) % (the duration sketch). The numbers are in summary.json (finish_probability).")
     }
 
     /// Completed, restarted and aborted shares of a point, as a planner quotes them.

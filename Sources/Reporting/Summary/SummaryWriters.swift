@@ -40,11 +40,21 @@ public enum SummaryJSON {
             o["unit"] = .string(spec.unit)
             m[spec.name] = .object(o)
         }
-        return [
+        var out: [String: JSONValue] = [
             "metrics": .object(m),
             "outcomes": .object(p.outcomes.mapValues { .uint($0) }),
             "steps": StepTreeReport.json(p),
         ]
+        if FinishProbability.isKnown(p) { out["finish_probability"] = .array(FinishProbability.curve(p).map(finishJSON)) }
+        return out
+    }
+
+    /// One point of P(finished by t) with its 95 % Clopper–Pearson interval (aborted trials never finish).
+    public static func finishJSON(_ f: FinishProbability) -> JSONValue {
+        .object([
+            "t_s": .double(f.seconds), "p": .double(f.probability), "lower": .double(f.lower), "upper": .double(f.upper),
+            "finished": .uint(f.finished), "trials": .uint(f.trials),
+        ])
     }
 
     public static func statistics(_ r: RunningStatistics) -> [String: JSONValue] {
