@@ -138,11 +138,13 @@ public enum StudyRunner {
         let runsDone = Atomic<Int>(0)
         let runsTotal = itemCount
         let metricNames = scenario.procedureType.schema.allMetrics.map(\.name)
-        let shared = Mutex(SharedRunState(pointCount: pointCount, metricNames: metricNames, nextTrial: range.lowerBound))
+        // Empty points as the scenario defines them (each with its resolved deadline, if any).
+        let emptyPoints = StudyState(scenario: scenario, ranges: []).points
+        let shared = Mutex(SharedRunState(pointCount: pointCount, metricNames: metricNames, nextTrial: range.lowerBound, emptyPoints: emptyPoints))
         let sinkBox = UncheckedBox(sink)
 
         let work: @Sendable () -> Void = {
-            var local = points.map { _ in PointState(metricNames: metricNames) }
+            var local = emptyPoints
             var completed = 0
             outer: while !stop.load(ordering: .relaxed) {
                 let first = nextItem.wrappingAdd(batch, ordering: .relaxed).oldValue
@@ -223,8 +225,8 @@ struct SharedRunState {
     /// threads × batch size in flight.
     var pending: [Int: [TrialRun]] = [:]
 
-    init(pointCount: Int, metricNames: [String], nextTrial: Int) {
-        points = (0..<pointCount).map { _ in PointState(metricNames: metricNames) }
+    init(pointCount: Int, metricNames: [String], nextTrial: Int, emptyPoints: [PointState]) {
+        points = emptyPoints.count == pointCount ? emptyPoints : (0..<pointCount).map { _ in PointState(metricNames: metricNames) }
         self.pointCount = pointCount
         self.nextTrial = nextTrial
     }

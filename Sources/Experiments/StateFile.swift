@@ -23,14 +23,22 @@ public enum StateFile {
     }
 
     static func point(_ p: PointState) -> JSONValue {
-        .object([
+        var o = pointFields(p)
+        if let d = p.deadline {
+            o["deadline"] = .object(["label": .string(d.label), "seconds": hex(d.seconds), "from_epoch": .bool(d.fromEpoch), "finished": .uint(d.finished)])
+        }
+        return .object(o)
+    }
+
+    static func pointFields(_ p: PointState) -> [String: JSONValue] {
+        [
             "metrics": .object(p.metrics.mapValues(stats)),
             "outcomes": .object(p.outcomes.mapValues { .uint($0) }),
             "completed_duration_s": stats(p.completedDuration),
             "steps": .object(p.steps.mapValues {
                 .object(["lane": .string($0.lane), "seconds": stats($0.seconds), "share_of_parent_seconds": stats($0.shareOfParentSeconds)])
             }),
-        ])
+        ]
     }
 
     static func hex(_ d: Double) -> JSONValue { .string(String(d.bitPattern, radix: 16)) }
@@ -163,6 +171,13 @@ public enum StateFile {
                 return UInt64(c)
             }
             guard outcomeTotal == trialCount else { throw inPoint("outcomes add up to \(outcomeTotal), not completed_trials \(trialCount)") }
+            if let d = p["deadline"] {
+                guard let label = d["label"]?.stringValue, let sec = d["seconds"]?.stringValue, let bits = UInt64(sec, radix: 16),
+                      case .bool(let fromEpoch)? = d["from_epoch"], let f = d["finished"]?.int64Value, f >= 0 else { throw fail("deadline") }
+                let completed = ps.outcomes.filter { Outcome(kind: $0.key).isCompleted }.values.reduce(0, +)
+                guard UInt64(f) <= completed else { throw inPoint("deadline: \(f) trials finished before it, more than the \(completed) completed") }
+                ps.deadline = DeadlineCount(label: label, seconds: Double(bitPattern: bits), fromEpoch: fromEpoch, finished: UInt64(f))
+            }
             // Absent in states written before it was kept: P(finished by t) is then unknown, not zero.
             if let c = p["completed_duration_s"] {
                 ps.completedDuration = try stats(c, fail)

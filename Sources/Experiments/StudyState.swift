@@ -11,6 +11,8 @@ public struct PointState: Sendable, Equatable {
     /// `duration_s` of the trials that completed (with or without a restart) only: an aborted trial never
     /// finishes, so it must not count as a short duration in P(finished by t) (`FinishProbability`).
     public var completedDuration = RunningStatistics()
+    /// `study.deadline` at this point and how many trials completed before it.
+    public var deadline: DeadlineCount?
 
     public init(metricNames: [String]) {
         metrics = Dictionary(uniqueKeysWithValues: metricNames.map { ($0, RunningStatistics()) })
@@ -22,6 +24,13 @@ public struct PointState: Sendable, Equatable {
         for (k, v) in other.metrics { metrics[k, default: RunningStatistics()].merge(v) }
         for (k, v) in other.outcomes { outcomes[k, default: 0] += v }
         completedDuration.merge(other.completedDuration)
+        if let o = other.deadline {
+            if var d = deadline {
+                d.finished += o.finished
+                d.seconds = min(d.seconds, o.seconds)
+                deadline = d
+            } else { deadline = o }
+        }
         for (k, v) in other.steps {
             if var mine = steps[k] { mine.merge(v); steps[k] = mine } else { steps[k] = v }
         }
@@ -32,6 +41,11 @@ public struct PointState: Sendable, Equatable {
         outcomes[trial.result.outcome.kind, default: 0] += 1
         metrics["duration_s", default: RunningStatistics()].add(trial.durationSeconds)
         if trial.result.outcome.isCompleted { completedDuration.add(trial.durationSeconds) }
+        if var d = deadline, trial.result.outcome.isCompleted,
+           (d.fromEpoch ? trial.startSeconds + trial.durationSeconds : trial.durationSeconds) <= d.seconds {
+            d.finished += 1
+            deadline = d
+        }
         for (name, value) in trial.result.metrics where name != "duration_s" {
             metrics[name]?.add(value)
         }
@@ -40,6 +54,22 @@ public struct PointState: Sendable, Equatable {
         for (path, t) in StepAttribution.totals(trial.steps, window: window) {
             steps[path, default: StepStatistics(lane: t.lane)].add(t.seconds, share: t.shareOfParentSeconds, lane: t.lane)
         }
+    }
+}
+
+/// Trials of a point that completed before `study.deadline`, counted exactly (not from the sketch).
+public struct DeadlineCount: Sendable, Equatable {
+    /// As the scenario gives it (`7200 s`, `civil_dusk`).
+    public var label: String
+    /// After the procedure's start, or after the epoch when `fromEpoch` (an event).
+    public var seconds: Double
+    public var fromEpoch: Bool
+    public var finished: UInt64 = 0
+    public init(label: String, seconds: Double, fromEpoch: Bool, finished: UInt64 = 0) {
+        self.label = label
+        self.seconds = seconds
+        self.fromEpoch = fromEpoch
+        self.finished = finished
     }
 }
 
@@ -113,7 +143,14 @@ public struct StudyState: Sendable, Equatable {
         metrics = scenario.procedureType.schema.allMetrics
         sweepPaths = scenario.study.sweep.map(\.path)
         pointLabels = scenario.sweepPoints.map { p in zip(scenario.study.sweep, p.values).map { $1.text(as: $0.type) } }
-        points = scenario.sweepPoints.map { _ in PointState(metricNames: scenario.procedureType.schema.allMetrics.map(\.name)) }
+        points = scenario.sweepPoints.map { point in
+            var p = PointState(metricNames: scenario.procedureType.schema.allMetrics.map(\.name))
+            // The loader has resolved the deadline at every point, so this cannot fail here.
+            if let d = scenario.study.deadline, let limit = try? scenario.deadlineLimit(epochUnixSeconds: scenario.point(point).epochUnixSeconds) {
+                p.deadline = DeadlineCount(label: d.label, seconds: limit.seconds, fromEpoch: limit.fromEpoch)
+            }
+            return p
+        }
         trialRanges = ranges
         completedTrials = 0
         partial = false

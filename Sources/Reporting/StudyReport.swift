@@ -228,7 +228,14 @@ public enum StudyReport {
             text += " (counted from the procedure's start; the wait before it is \(formatDuration(seconds: w50)) at the median)"
         }
         if let leaf = StepTreeReport.dominantLeafText(StepTreeReport.tree(p)) { text += "; dominant step: \(leaf)" }
-        return text + "."
+        return text + deadlineText(p) + "."
+    }
+
+    /// "; P(completed before civil_dusk, ...) 0.912 (95 % 0.894–0.927)", or nothing without a deadline.
+    static func deadlineText(_ p: PointState) -> String {
+        guard let d = p.deadline, let f = SummaryJSON.deadlineProbability(p) else { return "" }
+        let when = d.fromEpoch ? "\(d.label), \(formatDuration(seconds: d.seconds)) after the epoch" : formatDuration(seconds: d.seconds)
+        return "; P(completed before \(when)) " + String(format: "%.3f (95 %% %.3f–%.3f)", f.probability, f.lower, f.upper)
     }
 
     static func headline(_ s: StudyState) -> String {
@@ -239,7 +246,7 @@ public enum StudyReport {
                 if let d = p.metrics["duration_s"], let p50 = d.quantile(0.5), let p95 = d.quantile(0.95) {
                     t += "p50 \(formatDuration(seconds: p50)), p95 \(formatDuration(seconds: p95)), "
                 }
-                return t + outcomeText(p)
+                return t + outcomeText(p) + deadlineText(p)
             }.joined(separator: ". ") + "."
         }
         var text = "\(s.points.count) sweep points of \(s.sweepPaths.joined(separator: " × "))"

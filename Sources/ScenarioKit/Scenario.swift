@@ -49,6 +49,45 @@ public struct Study: Sendable {
     public var seed: UInt64
     public var fidelity: DetectorFidelity
     public var sweep: [SweepAxis]
+    public var deadline: StudyDeadline? = nil
+}
+
+/// `study.deadline`: when a planner needs the work done, for P(completed before it).
+public enum StudyDeadline: Sendable, Equatable {
+    /// Seconds after the procedure's start (its `duration_s`).
+    case duration(Double)
+    /// The first such evening event after the epoch at the scenario's site: the trial must end (its start
+    /// plus its duration, counted from the epoch) before it.
+    case event(TwilightEvent)
+
+    /// The events a deadline may name: the evening ones, since the epoch is the start of a night's work.
+    public static let events: [TwilightEvent] = [.sunset, .civilDusk, .nauticalDusk, .astronomicalDusk]
+
+    public var label: String {
+        switch self {
+        case .duration(let s): return NumberText.shortest(s) + " s"
+        case .event(let e): return e.rawValue
+        }
+    }
+}
+
+extension Scenario {
+    /// The deadline of a sweep point as seconds and what they count from: after the procedure's start for a
+    /// duration, after the epoch for an event. Nil without a deadline; an error when the event does not
+    /// happen within a day of the epoch (polar day).
+    public func deadlineLimit(epochUnixSeconds epoch: Double) throws -> (seconds: Double, fromEpoch: Bool)? {
+        switch study.deadline {
+        case nil: return nil
+        case .duration(let s)?: return (s, false)
+        case .event(let e)?:
+            let sky = try Site(name: site.name, latitudeDegrees: site.latitudeDegrees, longitudeDegrees: site.longitudeDegrees,
+                               heightMetres: site.elevationMetres)
+            guard let t = try SunCrossingFinder().crossing(site: sky, altitudeDegrees: e.altitudeDegrees, direction: e.direction, after: epoch) else {
+                throw ConfigurationError(path: "study.deadline", "\(e.rawValue) does not happen within 24 h after the epoch at site \(site.name)")
+            }
+            return (t - epoch, true)
+        }
+    }
 }
 
 /// One swept key and its values, in the order the scenario gives them.

@@ -1,4 +1,5 @@
 import Foundation
+import Observatory
 import Procedures
 import Yams
 
@@ -28,7 +29,7 @@ public enum ScenarioLoader {
     /// The scenario-level keys (besides each procedure's `parameters`, `instrument` and `faults` keys).
     public static let topLevelKeys = ["name", "description", "procedure", "site", "epoch", "nights", "instrument",
                                       "parameters", "faults", "study", "outputs", "run", "contingencies"]
-    static let studyKeys = ["trials", "seed", "detector", "sweep"]
+    static let studyKeys = ["trials", "seed", "detector", "sweep", "deadline"]
     static let sweepKeys = ["parameter", "values", "from", "to", "step"]
     static let outputKeys = ["directory", "detail_trial"]
     static let siteKeys = ["name", "latitude", "longitude", "elevation"]
@@ -405,6 +406,12 @@ struct Validator {
                                 procedureType: procedureType, site: site, epochUnixSeconds: epochSeconds,
                                 nightsUnixSeconds: nights ?? [], configuration: configuration, study: study,
                                 outputs: outputs, contentDigest: "")
+        // A deadline event must happen after every point's epoch (not in a polar day).
+        for point in scenario.sweepPoints {
+            do { _ = try scenario.deadlineLimit(epochUnixSeconds: scenario.point(point).epochUnixSeconds) } catch {
+                self.error(at: marks["study.deadline"], "study.deadline", (error as? ConfigurationError)?.message ?? "\(error)"); break
+            }
+        }
         // Cross-key checks of the procedure itself, at every sweep point (a sweep may reach a bad combination).
         for point in scenario.sweepPoints {
             do {
@@ -524,6 +531,8 @@ struct Validator {
                 if case .string(let s)? = self.value(value, path, ParameterSpec(key, .choice(DetectorFidelity.allCases.map(\.rawValue)), .required, doc: "")) {
                     study.fidelity = DetectorFidelity(rawValue: s)!
                 } else { ok = false }
+            case "deadline":
+                if let d = deadline(value) { study.deadline = d } else { ok = false }
             default:
                 if let axes = sweep(value, schema: schema) { study.sweep = axes } else { ok = false }
             }
@@ -538,6 +547,20 @@ struct Validator {
             ok = false
         }
         return ok ? study : nil
+    }
+
+    /// A duration (`2 h`) or an evening event's name.
+    mutating func deadline(_ node: Node) -> StudyDeadline? {
+        let names = StudyDeadline.events.map(\.rawValue)
+        marks["study.deadline"] = node.mark
+        markFiles["study.deadline"] = file
+        if case .scalar(let sc) = node, let e = TwilightEvent(rawValue: sc.string), StudyDeadline.events.contains(e) { return .event(e) }
+        if case .scalar(let sc) = node, sc.string.first.map({ !$0.isNumber && $0 != "-" && $0 != "+" && $0 != "." }) ?? true {
+            error(node, "study.deadline", "expected a duration (e.g. 2 h) or one of \(names.joined(separator: ", ")), got \(Self.show(node))")
+            return nil
+        }
+        guard case .number(let s)? = value(node, "study.deadline", ParameterSpec("deadline", .quantity(.time), .required, min: 1, max: 1e9, doc: "")) else { return nil }
+        return .duration(s)
     }
 
     mutating func sweep(_ node: Node, schema: ProcedureSchema?) -> [SweepAxis]? {
@@ -627,6 +650,7 @@ public enum ScenarioDigest {
             for key in c.when.values.keys.sorted() { lines.append("when \(key)=\(c.when.values[key]!)") }
             for step in c.response.steps { lines.append("response \(step.action) \(step.parameters.values.keys.sorted().map { "\($0)=\(step.parameters.values[$0]!)" })") }
         }
+        if let d = s.study.deadline { lines.append("deadline=\(d)") }
         for axis in s.study.sweep { lines.append("sweep \(axis.path)=\(axis.values.map { "\($0)" }.joined(separator: ","))") }
         var h: UInt64 = 0xcbf2_9ce4_8422_2325
         for b in lines.joined(separator: "\n").utf8 { h = (h ^ UInt64(b)) &* 0x0000_0100_0000_01B3 }

@@ -83,4 +83,32 @@ import Testing
             #expect("\(error)".contains("completed_duration_s"))
         }
     }
+
+    /// The deadline count is exact: a completed trial counts when it ends by the deadline (from the start,
+    /// or for an event from the epoch, start included); an aborted one never does, however early it ends.
+    @Test func deadlineCountsCompletedTrialsEndingBeforeIt() throws {
+        var fromStart = PointState(metricNames: ["duration_s"])
+        fromStart.deadline = DeadlineCount(label: "7200 s", seconds: 7200, fromEpoch: false)
+        var fromEpoch = fromStart
+        fromEpoch.deadline = DeadlineCount(label: "sunset", seconds: 7200, fromEpoch: true)
+        let trials: [(Double, Double, Outcome)] = [(0, 7000, .completed), (500, 7000, .completed), (0, 7200, .completedAfterRestart),
+                                                   (0, 100, Outcome(kind: "aborted_lamp_failure")), (0, 7300, .completed)]
+        for (i, (start, d, o)) in trials.enumerated() {
+            var t = Self.trial(i, d, o)
+            t.startSeconds = start
+            fromStart.add(t)
+            fromEpoch.add(t)
+        }
+        #expect(fromStart.deadline?.finished == 3)
+        #expect(fromEpoch.deadline?.finished == 2)
+        // Counts add over shards; the state file keeps them.
+        var merged = fromStart
+        merged.merge(fromStart)
+        #expect(merged.deadline?.finished == 6)
+        let s = try StudyRunner.run(try testScenario(scenarioText.replacingOccurrences(of: "  trials: 203", with: "  trials: 203\n  deadline: 1 h")),
+                                    options: RunOptions(threads: 1, trialRange: 0..<20))
+        let d = try #require(s.points[0].deadline)
+        #expect(d.seconds == 3600 && !d.fromEpoch && d.finished > 0)
+        #expect(try StateFile.read(data: Data(stateText(s).utf8), name: "part.json").points == s.points)
+    }
 }

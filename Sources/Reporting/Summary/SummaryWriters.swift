@@ -45,8 +45,19 @@ public enum SummaryJSON {
             "outcomes": .object(p.outcomes.mapValues { .uint($0) }),
             "steps": StepTreeReport.json(p),
         ]
+        if let d = p.deadline, let f = deadlineProbability(p), case .object(var o) = finishJSON(f) {
+            o["label"] = .string(d.label)
+            o["counted_from"] = .string(d.fromEpoch ? "epoch" : "start")
+            out["deadline"] = .object(o)
+        }
         if FinishProbability.isKnown(p) { out["finish_probability"] = .array(FinishProbability.curve(p).map(finishJSON)) }
         return out
+    }
+
+    /// P(completed before `study.deadline`) with its Wilson interval; every trial counts, an aborted one as late.
+    public static func deadlineProbability(_ p: PointState) -> FinishProbability? {
+        guard let d = p.deadline else { return nil }
+        return FinishProbability(seconds: d.seconds, finished: d.finished, trials: p.outcomes.values.reduce(0, +))
     }
 
     /// One point of P(finished by t) with its 95 % Clopper–Pearson interval (aborted trials never finish).
