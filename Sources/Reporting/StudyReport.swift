@@ -382,7 +382,7 @@ public enum StudyReport {
     static func twilightLabels(_ clock: TwilightPlanningClock, dates: [String], offsets: [String], unit: String)
         -> (notes: [[String]], xLabel: String, yLabel: String, caption: String) {
         let notes = offsets.map { o in
-            dates.map { d in seconds(ofTimeLabel: o).flatMap { clock.startLabel(date: d, offsetSeconds: $0) }.map { "starts \($0)" } ?? "" }
+            dates.map { d in seconds(ofTimeLabel: o).flatMap { clock.startLabel(date: d, offsetSeconds: $0) }.map { "\(d) \(clock.evening ? "evening" : "morning after"): starts \($0)" } ?? "" }
         }
         let events = dates.compactMap { d in clock.eventSeconds(date: d).map { (d, $0) } }
         // The earliest and latest clock time of the event over the year (a clock time, not an instant).
@@ -460,7 +460,9 @@ public enum StudyReport {
                                                       colourLabel: what,
                                                       valueRange: range, xAxisStyle: xAxis.isDate ? .dayOfYear : .numeric, columns: 1).svg(),
                                    caption: "Colour: \(what) at each sweep point (\(s.trials) trials each). "
-                                    + "x: \(axisMeaning(s, s.sweepPaths[0]) ?? s.sweepPaths[0]). y: \(axisMeaning(s, s.sweepPaths[1]) ?? s.sweepPaths[1])."
+                                    // The night search starts at local noon of the date, so its evening falls on that local date.
+                                    + "x: \(twilight != nil ? "epoch: the local date of the evening" : axisMeaning(s, s.sweepPaths[0]) ?? s.sweepPaths[0]). "
+                                    + "y: \(axisMeaning(s, s.sweepPaths[1]) ?? s.sweepPaths[1])."
                                     + (twilight.map { " " + $0.caption } ?? ""))
                 }
             }

@@ -48,8 +48,8 @@ import Testing
     @Test func heatMapLabelsNameTheEventAndTheClock() throws {
         let clock = try Self.yearMapClock()
         let t = StudyReport.twilightLabels(clock, dates: ["2026-03-01", "2026-06-21"], offsets: ["0 s", "10 min"], unit: "min")
-        #expect(t.notes == [["starts 20:16 CLST (UTC−3)", "starts 17:51 CLT (UTC−4)"],
-                            ["starts 20:26 CLST (UTC−3)", "starts 18:01 CLT (UTC−4)"]])
+        #expect(t.notes == [["2026-03-01 evening: starts 20:16 CLST (UTC−3)", "2026-06-21 evening: starts 17:51 CLT (UTC−4)"],
+                            ["2026-03-01 evening: starts 20:26 CLST (UTC−3)", "2026-06-21 evening: starts 18:01 CLT (UTC−4)"]])
         #expect(t.yLabel == "start (min after sunset)")
         #expect(t.xLabel == "date of the evening (local civil date at cerro-pachon)")
         #expect(t.caption.hasPrefix("Evening twilight: the procedure starts the offset after sunset"))
