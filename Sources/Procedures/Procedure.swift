@@ -263,15 +263,19 @@ public struct Frame: Sendable {
 public struct TrialSeries: Sendable, Equatable {
     public let name: String
     public let unit: String
+    /// Which subset of the quantity these points are, e.g. an image type (`BIAS`, `DARK`, `FLAT`); empty if
+    /// none. Series with the same name and unit share one panel of the report, told apart by this.
+    public let kind: String
     /// (simulated seconds, value) pairs in time order.
     public var points: [(time: Double, value: Double)]
-    public init(name: String, unit: String, points: [(time: Double, value: Double)] = []) {
+    public init(name: String, unit: String, kind: String = "", points: [(time: Double, value: Double)] = []) {
         self.name = name
         self.unit = unit
+        self.kind = kind
         self.points = points
     }
     public static func == (a: TrialSeries, b: TrialSeries) -> Bool {
-        a.name == b.name && a.unit == b.unit && a.points.count == b.points.count
+        a.name == b.name && a.unit == b.unit && a.kind == b.kind && a.points.count == b.points.count
             && zip(a.points, b.points).allSatisfy { $0.time == $1.time && $0.value == $1.value }
     }
 }

@@ -98,7 +98,9 @@ public enum StudyReport {
         return out
     }
 
-    public static func html(_ s: StudyState, description: String, detail: DetailTrial?) -> String {
+    /// `twilightClock`: a twilight study's site and event, so its maps read in the site's civil time.
+    public static func html(_ s: StudyState, description: String, detail: DetailTrial?,
+                            twilightClock: TwilightPlanningClock? = nil) -> String {
         let pooled = s.pooled
         let sweep = !s.sweepPaths.isEmpty
         var page = HTMLReportPage(title: "\(s.scenario): \(s.procedure)", summary: headline(s), footer:
@@ -110,7 +112,7 @@ public enum StudyReport {
             ("Sweep", sweep ? "\(s.sweepPaths.joined(separator: " × ")), \(s.points.count) points" : "none"),
         ])
 
-        if sweep { addSweep(&page, s) }
+        if sweep { addSweep(&page, s, twilightClock) }
 
         // One point: its own sections. A sweep: a block per point when there are few, else the per-point
         // table above is the breakdown and only pooled figures (labelled so) follow.
@@ -154,10 +156,20 @@ public enum StudyReport {
                                 + (d.startSeconds > 0 ? " Time counts from the procedure's start, \(formatDuration(seconds: d.startSeconds)) after the epoch." : ""))
             }
             if !d.series.isEmpty {
-                let panels = d.series.filter { !$0.points.isEmpty }.map { series in
-                    TimeSeriesPanel(yLabel: series.unit.isEmpty ? series.name : "\(series.name) (\(series.unit))",
-                                    times: series.points.map { ($0.time - d.startSeconds) / 60 }, values: series.points.map(\.value), style: .markers,
-                                    logarithmic: false)
+                // Series of one quantity split by kind (LATISS's BIAS, DARK, FLAT levels) share a panel.
+                var quantities: [(name: String, unit: String, series: [TrialSeries])] = []
+                for series in d.series where !series.points.isEmpty {
+                    if let q = quantities.firstIndex(where: { $0.name == series.name && $0.unit == series.unit }) {
+                        quantities[q].series.append(series)
+                    } else {
+                        quantities.append((series.name, series.unit, [series]))
+                    }
+                }
+                let panels = quantities.map { q in
+                    TimeSeriesPanel(yLabel: q.unit.isEmpty ? q.name : "\(q.name) (\(q.unit))",
+                                    times: q.series.flatMap { $0.points.map { ($0.time - d.startSeconds) / 60 } },
+                                    values: q.series.flatMap { $0.points.map(\.value) }, style: .markers, logarithmic: false,
+                                    kinds: q.series.contains { !$0.kind.isEmpty } ? q.series.flatMap { s in s.points.map { _ in s.kind } } : [])
                 }
                 if !panels.isEmpty {
                     page.addFigure(svg: TimeSeriesFigure(title: "Series of trial \(d.trial)", timeLabel: "time since the procedure's start (min)", panels: panels).svg(),
@@ -375,7 +387,45 @@ public enum StudyReport {
         return SpreadPoint(x: x, p05: r.quantile(0.05) ?? 0, p50: r.quantile(0.5) ?? 0, p95: r.quantile(0.95) ?? 0)
     }
 
-    static func addSweep(_ page: inout HTMLReportPage, _ s: StudyState) {
+    /// Seconds of a swept time label ("600 s", "10 min", "1 h").
+    static func seconds(ofTimeLabel label: String) -> Double? {
+        let parts = label.split(separator: " ")
+        guard parts.count == 2, let v = Double(parts[0]) else { return nil }
+        switch parts[1] {
+        case "s": return v
+        case "min": return v * 60
+        case "h": return v * 3600
+        default: return nil
+        }
+    }
+
+    /// Heat-map notes and labels of a twilight map (date × start offset) in the site's civil time.
+    static func twilightLabels(_ clock: TwilightPlanningClock, dates: [String], offsets: [String], unit: String)
+        -> (notes: [[String]], xLabel: String, yLabel: String, caption: String) {
+        let notes = offsets.map { o in
+            dates.map { d in seconds(ofTimeLabel: o).flatMap { clock.startLabel(date: d, offsetSeconds: $0) }.map { "\(d) \(clock.evening ? "evening" : "morning after"): starts \($0)" } ?? "" }
+        }
+        let events = dates.compactMap { d in clock.eventSeconds(date: d).map { (d, $0) } }
+        // The earliest and latest clock time of the event over the year (a clock time, not an instant).
+        func minutesOfDay(_ t: Double) -> Double {
+            let m = (t / 60 + Double(clock.civil.offsetHours(atUnixSeconds: t)) * 60).truncatingRemainder(dividingBy: 1440)
+            return m < 0 ? m + 1440 : m
+        }
+        let event = clock.evening ? "sunset" : "sunrise"
+        var caption = "\(clock.evening ? "Evening" : "Morning") twilight: the procedure starts the offset \(clock.offsetMeaning) (the Sun's centre at \(FixedNumber.format(clock.event.altitudeDegrees, decimals: 3))°)"
+        if let early = events.min(by: { minutesOfDay($0.1) < minutesOfDay($1.1) }), let late = events.max(by: { minutesOfDay($0.1) < minutesOfDay($1.1) }) {
+            caption += "; \(event) at \(clock.site.name) is at \(clock.civil.label(atUnixSeconds: early.1)) on \(early.0) and \(clock.civil.label(atUnixSeconds: late.1)) on \(late.0)"
+        }
+        caption += ". A cell's tooltip gives its start in local civil time"
+        caption += clock.civil.chilean
+            ? " (Chile: UTC−3 from the first Sunday of September to the first Sunday of April, UTC−4 otherwise)."
+            : " (the zone of the site's longitude, UTC\(clock.civil.offsetHours(atUnixSeconds: 0) >= 0 ? "+" : "−")\(abs(clock.civil.offsetHours(atUnixSeconds: 0))), no summer time)."
+        let date = clock.evening ? "date of the evening" : "date of the evening before the morning"
+        return (notes, "\(date) (local civil date at \(clock.site.name))",
+                "start (\(unit) \(clock.offsetMeaning))", caption)
+    }
+
+    static func addSweep(_ page: inout HTMLReportPage, _ s: StudyState, _ twilightClock: TwilightPlanningClock? = nil) {
         page.addSection("Sweep: \(s.sweepPaths.joined(separator: " × ")), per point")
         let meanings = s.sweepPaths.compactMap { axisMeaning(s, $0) }
         if !meanings.isEmpty { page.addParagraph("Swept: " + meanings.joined(separator: "; ") + ".") }
@@ -418,13 +468,23 @@ public enum StudyReport {
                     guard lo.isFinite else { continue }
                     let range: ClosedRange<Double> = (lo >= 0 && hi <= 1) ? 0...1 : lo...(hi > lo ? hi : lo + 1)
                     let what = probability ? "probability that \(m.name) = 1" : "mean \(m.name) (\(m.unit))"
+                    let twilight = twilightClock.flatMap { c in
+                        xAxis.isDate && s.sweepPaths[1] == "parameters.start_offset" && yAxis.label.hasSuffix(")")
+                            ? twilightLabels(c, dates: xLabels, offsets: yLabels,
+                                             unit: String(yAxis.label.split(separator: "(").last?.dropLast() ?? "s")) : nil
+                    }
                     page.addFigure(svg: HeatMapFigure(title: probability ? "P(\(m.name))" : "Mean \(m.name)",
-                                                      panels: [HeatMapGrid(title: m.name, xCentres: xAxis.values, yCentres: yAxis.values, values: grid)],
-                                                      xLabel: xAxis.isDate ? "\(s.sweepPaths[0]) (date of the night, UTC)" : xAxis.label, yLabel: yAxis.label,
+                                                      panels: [HeatMapGrid(title: m.name, xCentres: xAxis.values, yCentres: yAxis.values, values: grid,
+                                                                           notes: twilight?.notes ?? [])],
+                                                      xLabel: twilight?.xLabel ?? (xAxis.isDate ? "\(s.sweepPaths[0]) (date of the night, UTC)" : xAxis.label),
+                                                      yLabel: twilight?.yLabel ?? yAxis.label,
                                                       colourLabel: what,
                                                       valueRange: range, xAxisStyle: xAxis.isDate ? .dayOfYear : .numeric, columns: 1).svg(),
                                    caption: "Colour: \(what) at each sweep point (\(s.trials) trials each). "
-                                    + "x: \(axisMeaning(s, s.sweepPaths[0]) ?? s.sweepPaths[0]). y: \(axisMeaning(s, s.sweepPaths[1]) ?? s.sweepPaths[1]).")
+                                    // The night search starts at local noon of the date, so its evening falls on that local date.
+                                    + "x: \(twilight != nil ? "epoch: the local date of the evening" : axisMeaning(s, s.sweepPaths[0]) ?? s.sweepPaths[0]). "
+                                    + "y: \(axisMeaning(s, s.sweepPaths[1]) ?? s.sweepPaths[1])."
+                                    + (twilight.map { " " + $0.caption } ?? ""))
                 }
             }
         }

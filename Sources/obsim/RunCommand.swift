@@ -197,8 +197,13 @@ struct Run: ParsableCommand {
                               trials: state.completedTrials * state.points.count, file: file, partial: state.partial)
             try folder.commit()
             noteNoTwilight(state, scenario)
-            print("\(state.partial ? "partial report (stopped)" : "report"): \(outPath) (\(state.completedTrials) trials × \(state.points.count) point(s), \(String(format: "%.2f", wall)) s)")
-            if state.partial { throw CommandFailure("stopped: the partial report holds \(state.completedTrials) completed trials") }
+            let seconds = String(format: "%.2f", wall)
+            // A stopped run says so once, on stderr with the non-zero exit, so a script reading stdout
+            // never mistakes the partial report for a finished one.
+            if state.partial {
+                throw CommandFailure("stopped: partial report \(outPath) holds \(state.completedTrials) of \(range.count) trials × \(state.points.count) point(s) (\(seconds) s)")
+            }
+            print("report: \(outPath) (\(state.completedTrials) trials × \(state.points.count) point(s), \(seconds) s)")
         } catch let e as CommandFailure {
             throw e
         } catch {
@@ -241,7 +246,8 @@ enum ReportWriter {
             detail = StudyReport.DetailTrial(trial: t, durationSeconds: run.durationSeconds, steps: run.steps,
                                              series: run.result.series, outcome: run.result.outcome.kind, startSeconds: run.startSeconds)
         }
-        try Data(StudyReport.html(state, description: scenario.description, detail: detail).utf8).write(to: folder.file("report.html"))
+        try Data(StudyReport.html(state, description: scenario.description, detail: detail,
+                                  twilightClock: TwilightPlanningClock.of(scenario)).utf8).write(to: folder.file("report.html"))
     }
 }
 

@@ -253,7 +253,7 @@ final class LATISSRun {
         }
         let outcome: Outcome = anyAborted ? .aborted("restart_limit") : (restarts > 0 ? .completedAfterRestart : .completed)
         return TrialResult(outcome: outcome, metrics: metrics(), frames: session.frames,
-                           series: session.context.keepsDetail ? [session.levelSeries] : [])
+                           series: session.context.keepsDetail ? session.levelSeries.filter { !$0.points.isEmpty } : [])
     }
 
     static func cause(of error: ThermalError) -> String {

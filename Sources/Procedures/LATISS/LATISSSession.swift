@@ -7,7 +7,7 @@ import SimKernel
 /// jam handling, the CSCs the models do not simulate, and the operator's contingency watch on every
 /// image. A script (`LATISSScripts`) reads and drives only this.
 public final class LATISSSession {
-    public enum ImageType: String, Sendable { case bias = "BIAS", dark = "DARK", flat = "FLAT" }
+    public enum ImageType: String, Sendable, CaseIterable { case bias = "BIAS", dark = "DARK", flat = "FLAT" }
 
     let settings: LATISS.Settings
     public let context: TrialContext
@@ -39,7 +39,8 @@ public final class LATISSSession {
     var ptcMetrics: [String: Double] = [:]
     var masterFlatError: Double?
     var frames: [Frame] = []
-    var levelSeries = TrialSeries(name: "post_isr_level", unit: "adu")
+    /// One series per image type: a BIAS's ~10 ADU and a FLAT's ~20,000 ADU are different checks.
+    var levelSeries = ImageType.allCases.map { TrialSeries(name: "post_isr_level", unit: "adu", kind: $0.rawValue) }
     var imageNumber = 0
     /// Flats above the operator's ~30,000 ADU limit: the document has the operator report them and go on.
     var flatLimitReports = 0
@@ -159,7 +160,7 @@ public final class LATISSSession {
 
     func keepDetail(_ r: ExposureResult, type: ImageType, filter: String) {
         let level = r.medianPostISRADU
-        levelSeries.points.append((r.startSeconds, level))
+        levelSeries[ImageType.allCases.firstIndex(of: type)!].points.append((r.startSeconds, level))
         let number = String(imageNumber)
         let stem = String(repeating: "0", count: max(0, 4 - number.count)) + number
         let kind = type == .flat ? "FLAT_" + filter : type.rawValue

@@ -245,6 +245,9 @@ struct METISChopperHome: Procedure {
     /// divided by the master flat when given,
     /// converted to electrons summed over NDIT, fitted with the known PSF width. The per-pixel variance not
     /// in the model is twice the background frame's (both frames carry it) or the read noise alone.
+    /// Half-width (px) of the centroid fit's window: ±4 PSF σ holds all but 6·10⁻⁵ of the flux per axis.
+    static func fitHalfWidth(sigmaPixels: Double) -> Int { max(3, Int((4 * sigmaPixels).rounded(.up))) }
+
     static func centroid(on window: PixelWindow, background: PixelWindow?, flat: [Double]? = nil, gain: Double, ndit: Int, readNoiseElectrons: Double = 0,
                          biasADU: Double = 0, sigmaPixels: Double) throws -> GaussianCentroid.Result {
         let scale = gain * Double(ndit)
@@ -265,7 +268,7 @@ struct METISChopperHome: Procedure {
         for k in values.indices where values[k] > values[peak] { peak = k }
         let px = Double(window.rect.x0 + peak % window.rect.width) + 0.5, py = Double(window.rect.y0 + peak / window.rect.width) + 0.5
         return try GaussianCentroid.fit(image, originX: window.rect.x0, originY: window.rect.y0, x: px, y: py,
-                                        halfWidth: max(3, Int((4 * sigmaPixels).rounded(.up))), sigmaPixels: sigmaPixels,
+                                        halfWidth: fitHalfWidth(sigmaPixels: sigmaPixels), sigmaPixels: sigmaPixels,
                                         electronsPerUnit: scale, extraVarianceElectrons: extra)
     }
 }

@@ -17,8 +17,8 @@ import SimKernel
 /// knows.
 ///
 /// At roi-statistics fidelity each centroid is the true position plus a Gaussian error of the
-/// least-squares precision (`GaussianCentroid.expectedErrorPixels`, from the hole's electrons and the
-/// background); at roi-pixels and full-frame, windows around every pinhole are simulated and fitted.
+/// pixel fit's precision (its Cramér–Rao bound, `GaussianCentroid.cramerRaoErrorPixels`, from the hole's
+/// electrons and the background, doubled by the background frame's subtraction); at roi-pixels and full-frame, windows around every pinhole are simulated and fitted.
 ///
 /// The IFU variant is simpler [U]: the LMS is modelled as an imager on an HAWAII-2RG with 8.2 mas pixels and
 /// a 0.9″ × 0.9″ field (no slicing, no spectral dimension, no cube reconstruction), seeing the 5 × 5
@@ -171,6 +171,14 @@ struct METISDistortion: Procedure {
         DiffractionPSF.sigmaPixels(wavelengthMicrons: filter.centralMicrons, pixelScaleArcsec: variant.detector.pixelScaleArcsec)
     }
 
+    /// The roi-statistics centroid error per axis of one exposure: the Cramér–Rao bound of the pixel
+    /// pipeline's fit (same window, same weights, the background frame's noise in `backgroundVarianceElectrons`),
+    /// so both fidelities scatter alike.
+    static func statisticsCentroidSigmaPixels(sigmaPixels s: Double, sourceElectrons: Double, backgroundVarianceElectrons: Double) -> Double {
+        GaussianCentroid.cramerRaoErrorPixels(sigmaPixels: s, sourceElectrons: sourceElectrons, extraVarianceElectrons: backgroundVarianceElectrons,
+                                              halfWidth: METISChopperHome.fitHalfWidth(sigmaPixels: s))
+    }
+
     var windowHalfWidth: Int { max(4, Int((4 * psfSigmaPixels).rounded(.up)) + 1) }
 
     func runTrial(_ ctx: TrialContext) async throws -> TrialResult {
@@ -275,7 +283,7 @@ struct METISDistortion: Procedure {
             let sourceE = holeRate * qe * dit * Double(ndit)
             let bgVarE = 2 * ((bgRate * qe + camera.model.darkCurrentElectronsPerSecond) * dit * Double(ndit)
                               + Double(ndit) * mode.readNoiseElectrons[0] * mode.readNoiseElectrons[0])
-            let sigmaOne = GaussianCentroid.expectedErrorPixels(sigmaPixels: s, sourceElectrons: sourceE, backgroundVarianceElectrons: bgVarE)
+            let sigmaOne = Self.statisticsCentroidSigmaPixels(sigmaPixels: s, sourceElectrons: sourceE, backgroundVarianceElectrons: bgVarE)
             let noise = sim.stream("distortion.centroids")
 
             for (pi, o) in poses.enumerated() {

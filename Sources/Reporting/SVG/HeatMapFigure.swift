@@ -7,11 +7,15 @@ public struct HeatMapGrid: Sendable, Equatable {
     public var xCentres: [Double]
     public var yCentres: [Double]
     public var values: [[Double]]
-    public init(title: String, xCentres: [Double], yCentres: [Double], values: [[Double]]) {
+    /// A note per cell for its tooltip (`notes[row][column]`, e.g. the local civil time a twilight
+    /// procedure starts), or empty.
+    public var notes: [[String]]
+    public init(title: String, xCentres: [Double], yCentres: [Double], values: [[Double]], notes: [[String]] = []) {
         self.title = title
         self.xCentres = xCentres
         self.yCentres = yCentres
         self.values = values
+        self.notes = notes
     }
 }
 
@@ -112,11 +116,12 @@ public struct HeatMapFigure: Sendable {
                     let x0 = x.map(xe[j]), x1 = x.map(xe[j + 1])
                     let y0 = y.map(ye[i + 1]), y1 = y.map(ye[i])
                     let text = value.isFinite ? FixedNumber.format(value, decimals: 3) : "no data"
+                    let note = i < grid.notes.count && j < grid.notes[i].count && !grid.notes[i][j].isEmpty ? "; \(grid.notes[i][j])" : ""
                     // Cells overlap by a hair so no white seams show between them when the browser scales.
                     canvas.rect(x: x0, y: y0, width: x1 - x0 + 0.3, height: y1 - y0 + 0.3, fill: colour(for: value),
                                 cssClass: "cell", data: [("value", text)],
                                 tooltip: withTooltips ? "\(xLabel) \(FixedNumber.format(grid.xCentres[j], decimals: 1)), "
-                                    + "\(yLabel) \(FixedNumber.format(grid.yCentres[i], decimals: 1)): \(colourLabel) \(text)" : nil)
+                                    + "\(yLabel) \(FixedNumber.format(grid.yCentres[i], decimals: 1)): \(colourLabel) \(text)\(note)" : nil)
                 }
             }
             canvas.closeGroup()
