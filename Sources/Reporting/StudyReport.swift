@@ -210,7 +210,7 @@ public enum StudyReport {
         let points = curve.map { SpreadPoint(x: $0.seconds * scale, p05: 1 - $0.upper, p50: 1 - $0.probability, p95: 1 - $0.lower) }
         page.addFigure(svg: SpreadLineFigure(title: "Probability of not having finished\(label)", series: [SpreadSeries(name: "P(duration > t)", points: points)],
                                              xLabel: "deadline t after the start (\(minutes ? "min" : "s"))", yLabel: "P(not finished by t)",
-                                             discrete: false, rangeLabel: "95 % Clopper–Pearson interval").svg(),
+                                             discrete: false, rangeLabel: "95 % Wilson interval").svg(),
                        caption: "Survival curve over all \(curve[0].trials) trials\(label): an aborted trial never finishes, so the curve levels off at the aborted fraction. "
                         + "P(finished by t) = 1 − the curve; t is resolved within \(QuantileSketch.relativeAccuracy * 100) % (the duration sketch). The numbers are in summary.json (finish_probability).")
     }

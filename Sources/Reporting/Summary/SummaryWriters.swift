@@ -60,7 +60,7 @@ public enum SummaryJSON {
         return FinishProbability(seconds: d.seconds, finished: d.finished, trials: p.outcomes.values.reduce(0, +))
     }
 
-    /// One point of P(finished by t) with its 95 % Clopper–Pearson interval (aborted trials never finish).
+    /// One point of P(finished by t) with its 95 % Wilson interval (aborted trials never finish).
     public static func finishJSON(_ f: FinishProbability) -> JSONValue {
         .object([
             "t_s": .double(f.seconds), "p": .double(f.probability), "lower": .double(f.lower), "upper": .double(f.upper),
