@@ -7,9 +7,11 @@ import Testing
 /// A year-long twilight study at high latitude: dates without a sunset are their points' outcome, polar
 /// day told from polar night, and the rest of the study runs.
 @Suite struct PolarTwilightTests {
-    @Test func datesWithoutTwilightAreOutcomesNotFailures() throws {
+    /// LATISS evening flats at Ny-Ålesund (78.9° N, a site given by coordinates); `rest` continues the
+    /// `parameters:` section and may add a `study.sweep`.
+    static func scenario(_ rest: String) -> String {
         for p in BuiltInProcedures.all { ProcedureRegistry.register(p) }
-        let text = """
+        return """
         name: polar
         procedure: twilight-flats
         site: {name: ny-alesund, latitude: 78.92 deg, longitude: 11.93 deg, elevation: 10 m}
@@ -18,6 +20,12 @@ import Testing
         parameters:
           band: SDSSr
           twilight: evening
+
+        """ + rest
+    }
+
+    @Test func datesWithoutTwilightAreOutcomesNotFailures() throws {
+        let text = Self.scenario("""
           clear_sky_probability: 1
         study:
           trials: 2
@@ -25,7 +33,7 @@ import Testing
           sweep:
             - parameter: epoch
               values: [2026-06-21, 2026-12-21, 2026-03-21]
-        """
+        """)
         let s = try ScenarioLoader.parse(text, file: "polar.yaml")
         #expect(s.siteLine == 3)
         let state = try StudyRunner.run(s, options: RunOptions(threads: 1, trialRange: 0..<2))
@@ -40,19 +48,11 @@ import Testing
     /// No cloud climatology is known for a site given by coordinates: validation asks for the clear-sky
     /// probability instead of the study failing at its first trial.
     @Test func aSiteWithoutClimatologyNeedsAClearSkyProbability() {
-        for p in BuiltInProcedures.all { ProcedureRegistry.register(p) }
-        let text = """
-        name: polar
-        procedure: twilight-flats
-        site: {name: ny-alesund, latitude: 78.92 deg, longitude: 11.93 deg, elevation: 10 m}
-        instrument:
-          preset: auxtel-latiss
-        parameters:
-          band: SDSSr
+        let text = Self.scenario("""
         study:
           trials: 2
           detector: timing
-        """
+        """)
         #expect {
             try ScenarioLoader.parse(text, file: "polar.yaml")
         } throws: { error in
