@@ -82,6 +82,9 @@ public struct LATISS: Procedure {
             ParameterSpec("grating_wheel", .choiceList(knownElements), .defaultValue(.strings(defaultGratingWheel)),
                           doc: "Elements installed in the grating wheel, in slot order (the document's, plus BG40_65mm and OG550_65mm)."),
         ] + [
+            ParameterSpec("csc_initial_states", .rows([LATISSCSCs.names, CSCState.allCases.map(\.rawValue)]),
+                          .defaultValue(.strings(LATISSCSCs.defaultRows)),
+                          doc: "[CSC, state] rows: the summary state each CSC starts a trial in; CSCs not listed keep their default [U] (ATCS and LATISS groups ENABLED; ATWhiteLight, OCPS:1, Electrometer:201, FiberSpectrograph:3 STANDBY)."),
             ParameterSpec("lamp.bulb_flux_spread", .number, .defaultValue(.number(ATWhiteLight.Parameters.auxTel.bulbFluxSpread)), min: 0, max: 0.5,
                           doc: "Relative sd of the flat-screen illumination between ATWhiteLight bulbs [U]; one bulb per trial."),
             ParameterSpec("lamp.warmup_flux_spread", .number, .defaultValue(.number(ATWhiteLight.Parameters.auxTel.warmupFluxSpread)), min: 0, max: 0.5,
@@ -125,6 +128,8 @@ public struct LATISS: Procedure {
         public var screen: ATFlatScreen
         public var initialEncoderErrorDegrees: Double?
         public var controlTiming: LATISSControlTiming = .latiss
+        /// The summary state of each CSC at the start of a trial (`LATISSCSCs`; the defaults where absent).
+        public var cscInitialStates: [String: CSCState] = [:]
     }
 
     public let settings: Settings
@@ -149,6 +154,16 @@ public struct LATISS: Procedure {
             }
             if Set(wheel).count != wheel.count { throw ConfigurationError(path: "instrument.\(key)", "names an element twice") }
         }
+        var cscInitialStates: [String: CSCState] = [:]
+        if case .strings(let words)? = c.instrument["csc_initial_states"] {
+            for i in stride(from: 0, to: words.count - 1, by: 2) {
+                guard let state = CSCState(rawValue: words[i + 1]) else { continue }
+                if cscInitialStates[words[i]] != nil {
+                    throw ConfigurationError(path: "instrument.csc_initial_states", "names `\(words[i])` twice")
+                }
+                cscInitialStates[words[i]] = state
+            }
+        }
         let run = try c.sequences.map { ($0, try Self.library.instantiate($0)) }
         let responses = try c.contingencies.map { try Self.library.instantiate($0.response) }
         let ids = Set(c.sequences.map(\.id))
@@ -165,7 +180,8 @@ public struct LATISS: Procedure {
             nightsSinceHome: p.int("nights_since_home"), nightlyDomeTravelDegrees: p.double("nightly_dome_travel"),
             weeks: p.int("weeks"), nightsBetween: p.int("nights_between"), preventiveHome: p.bool("preventive_home"),
             roiSize: c.instrument.int("detector.roi_size"), auxTel: auxTel, screen: ATFlatScreen(),
-            initialEncoderErrorDegrees: c.instrument.optionalDouble("dome.initial_encoder_error"), controlTiming: controlTiming)
+            initialEncoderErrorDegrees: c.instrument.optionalDouble("dome.initial_encoder_error"), controlTiming: controlTiming,
+            cscInitialStates: cscInitialStates)
     }
 
     /// Walks the run as the wheels will move: every element a script names must be installed in its
@@ -248,6 +264,8 @@ final class LATISSRun {
             }
         } catch let e as ThermalError {
             throw ProcedureAbort(cause: Self.cause(of: e), metrics: metrics())
+        } catch is CSCCommandRejected {
+            throw ProcedureAbort(cause: "csc_state", metrics: metrics())
         } catch let abort as ProcedureAbort {
             throw ProcedureAbort(cause: abort.cause, metrics: metrics().merging(abort.metrics) { a, _ in a })
         }
@@ -260,6 +278,7 @@ final class LATISSRun {
         switch error {
         case .ignitionFailed: return "lamp_ignition"
         case .shutterTimeout: return "shutter_stuck"
+        case .notEnabled: return "csc_state"
         default: return "atcalsys"
         }
     }
