@@ -108,7 +108,7 @@ public final class CSCStateMachine {
         try await simulation.timeout(transitionSeconds)
         commandsSent += 1
         state = command.result
-        simulation.record(name, "summaryState", ["state": state.rawValue, "command": command.rawValue])
+        simulation.record(name, "summaryState", ["state": state.rawValue])
     }
 
     /// `salobj.set_summary_state`: the commands of `CSCCommand.path`, one after the other; nothing when
