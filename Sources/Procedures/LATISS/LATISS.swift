@@ -13,14 +13,15 @@ public struct LATISS: Procedure {
     public static let library = ActionLibrary<LATISSSession>(
         instrument: "LATISS",
         actions: [SetSummaryState.self, PowerOnATCalSys.self, PowerOffATCalSys.self, PrepareForFlat.self, MakeLATISSCalibrations.self,
-                  TakeImageLATISS.self, HomeDome.self, SlewDome.self, StopTracking.self],
+                  TakeImageLATISS.self, HomeDome.self, SlewDome.self, StopTracking.self, LATISSTakeTwilightFlats.self],
         // Block files name standard scripts with `.py` (`set_summary_state.py`) and the issue without.
         aliases: ["set_summary_state.py": "set_summary_state", "auxtel/stop_tracking": "auxtel/stop_tracking.py",
                   "auxtel/make_latiss_calibrations": "auxtel/make_latiss_calibrations.py",
                   "auxtel/take_image_latiss": "auxtel/take_image_latiss.py", "auxtel/atdome/home_dome": "auxtel/atdome/home_dome.py",
                   "auxtel/atdome/slew_dome": "auxtel/atdome/slew_dome.py", "auxtel/prepare_for/flat": "auxtel/prepare_for/flat.py",
                   "auxtel/calibrations/power_on_atcalsys": "auxtel/calibrations/power_on_atcalsys.py",
-                  "auxtel/calibrations/power_off_atcalsys": "auxtel/calibrations/power_off_atcalsys.py"])
+                  "auxtel/calibrations/power_off_atcalsys": "auxtel/calibrations/power_off_atcalsys.py",
+                  "auxtel/latiss_take_twilight_flats": "auxtel/latiss_take_twilight_flats.py"])
 
     /// Every element the flat-screen model knows, in either wheel.
     public static let knownElements: [String] = (Set(ATFlatScreen().relativeThroughput.keys)
@@ -104,6 +105,7 @@ public struct LATISS: Procedure {
             MetricSpec("contingency_time_s", unit: "s", doc: "Time lost to contingencies: aborted attempts, incident report, the response's scripts."),
             MetricSpec("flat_sdssr_6s_adu", unit: "adu", doc: "Median post-ISR level of the images the contingencies watch (the 6 s SDSSr_65mm flats; last script that took any)."),
             MetricSpec("flat_limit_reports", unit: "1", doc: "Flats above the ~30,000 ADU operator limit, each reported (seed 003) while the run goes on; the lamp's flux varies by bulb and warm-up."),
+            MetricSpec("twilight_flats", unit: "1", doc: "Twilight flats latiss_take_twilight_flats took (calibration and wait frames left out); also on a `sun_elevation` abort."),
             MetricSpec("ptc_turnoff_adu", unit: "adu", doc: "PTC turn-off, median over amplifiers (last PTC)."),
             MetricSpec("ptc_turnoff_exptime_s", unit: "s", doc: "Exposure time of the turn-off point, median over amplifiers."),
             MetricSpec("ptc_gain_error_pct", unit: "%", doc: "PTC gain − true gain, mean over amplifiers (pixel fidelity)."),
@@ -201,6 +203,8 @@ public struct LATISS: Procedure {
                 } else if let t = action as? TakeImageLATISS {
                     wheels = (t.filterName, t.gratingName)
                     images = [(t.type.rawValue, t.times)]
+                } else if let t = action as? LATISSTakeTwilightFlats {
+                    wheels = (t.filterName, t.gratingName)
                 }
                 if let f = wheels.0 {
                     guard filters.contains(f) else {
@@ -288,6 +292,7 @@ final class LATISSRun {
                                    "contingency_time_s": contingencySeconds, "flat_limit_reports": Double(session.flatLimitReports)]
         if !session.watchedLevels.isEmpty { m["flat_sdssr_6s_adu"] = LATISSSession.median(session.watchedLevels) }
         if let e = session.masterFlatError { m["master_flat_error_pct"] = e }
+        if s.run.contains(where: { $0.actions.contains { $0 is LATISSTakeTwilightFlats } }) { m["twilight_flats"] = Double(session.twilightFlats) }
         m.merge(session.ptcMetrics) { _, b in b }
         return m
     }

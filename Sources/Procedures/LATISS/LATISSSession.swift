@@ -46,6 +46,8 @@ public final class LATISSSession {
     var imageNumber = 0
     /// Flats above the operator's ~30,000 ADU limit: the document has the operator report them and go on.
     var flatLimitReports = 0
+    /// Twilight flats taken by latiss_take_twilight_flats (the calibration frames and sleeps' frames left out).
+    var twilightFlats = 0
 
     init(settings: LATISS.Settings, context: TrialContext) {
         self.settings = settings
@@ -137,16 +139,19 @@ public final class LATISSSession {
     /// inside the exposure) plus the take_imgtype call's overhead (LATISSControlTiming), then the detector's frame at the trial's fidelity, then the operator's
     /// contingency check when one watches it. `counts` is false for the discarded images of a sequence.
     /// Returns nil when nothing is simulated (timing fidelity and no watcher).
+    /// `sky` replaces the flat screen (a twilight flat: the sky's electrons per second per pixel, the
+    /// QE inside), and `measured` asks for the frame's statistics even at timing fidelity (a script that
+    /// reads the counts of its last image, as latiss_take_twilight_flats does).
     public func takeImage(_ type: ImageType, seconds: Double, filter: String, grating: String, reason: String? = nil,
-                          counts: Bool = true) async throws -> ExposureResult? {
+                          counts: Bool = true, sky: Illumination? = nil, measured: Bool = false) async throws -> ExposureResult? {
         try requireEnabled(LATISSCSCs.latissGroup, for: "take_imgtype \(type.rawValue)")
         let start = sim.now
-        let rate = type == .flat ? try photonRate(filter: filter, grating: grating) : 0
+        let illumination = try sky ?? Illumination(photonsPerSecondPerPixel: type == .flat ? try photonRate(filter: filter, grating: grating) : 0)
         let watcher = settings.contingencies.isEmpty ? nil : watcher(type, seconds: seconds, filter: filter, grating: grating)
         try await sim.timeout(settings.controlTiming.imageSeconds(exposureSeconds: seconds, stream: overheadStream))
         imageNumber += 1
-        guard let f = fidelity ?? (watcher != nil ? .roiStatistics : nil) else { return nil }
-        var request = ExposureRequest(ditSeconds: seconds, illumination: Illumination(photonsPerSecondPerPixel: rate),
+        guard let f = fidelity ?? (watcher != nil || measured ? .roiStatistics : nil) else { return nil }
+        var request = ExposureRequest(ditSeconds: seconds, illumination: illumination,
                                       fidelity: f, startSeconds: start)
         if context.keepsDetail {
             request.header = [HeaderCard("IMGTYPE", type.rawValue, "image type"), HeaderCard("FILTER", filter, "filter wheel"),
