@@ -71,7 +71,7 @@ import Testing
     @Test func wrongStateCommandsFailAsTheCSCWould() throws {
         // A salobj CSC in OFFLINE has quit: nothing answers set_summary_state.
         let offline = try timed(.offline) { try await $0.setSummaryState(.enabled) }
-        #expect(offline.error as? CSCCommandRejected == CSCCommandRejected(csc: "X", command: "set_summary_state", state: .offline))
+        #expect(offline.error as? CSCCommandRejected == CSCCommandRejected(csc: "X", command: "enterControl", state: .offline))
         #expect(offline.seconds == 0 && offline.machine.state == .offline)
         // An externally commandable one takes enterControl.
         let ccs = try timed(.offline, externally: true) { try await $0.setSummaryState(.enabled) }

@@ -63,6 +63,16 @@ import Testing
         #expect(abs(try stepDuration(steps, "take darks") - 40 * 17) < 1e-9)
     }
 
+    @Test func aMorningSkyTooBrightStopsWithoutWaiting() throws {
+        // 10:40 UTC, ~10 min before sunrise at Cerro Pachón: the 1 s calibration frame already asks for
+        // less than min_exp_time; in the morning the script stops (no sleep): one 1 s frame + 2 s readout.
+        let (result, steps) = try trial(epoch: "2026-03-21T10:40:00Z")
+        #expect(result.outcome == .completed)
+        #expect(result.metrics["twilight_flats"] == 0)
+        #expect(!steps.contains { $0.name == "wait for the sky to fade" })
+        #expect(abs(try stepDuration(steps, "take a series of exposures") - 3) < 1e-9)
+    }
+
     @Test func theSunOutsideItsLimitsStopsTheScript() throws {
         // Local afternoon (Sun far above 0°): assert_sun_location raises before anything moves.
         let (result, steps) = try trial(epoch: "2026-03-20T18:00:00Z")

@@ -115,9 +115,6 @@ public final class CSCStateMachine {
     /// the CSC is already there. The step is recorded even then (a zero-length script line).
     public func setSummaryState(_ target: CSCState) async throws {
         try await simulation.step("set_summary_state \(name) \(target.rawValue)", lane: lane) {
-            if state == .offline && target != .offline && !externallyCommandable {
-                throw CSCCommandRejected(csc: name, command: "set_summary_state", state: state)
-            }
             for command in CSCCommand.path(from: state, to: target) { try await send(command) }
         }
     }
