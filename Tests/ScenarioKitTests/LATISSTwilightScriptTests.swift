@@ -63,6 +63,21 @@ import Testing
         #expect(abs(try stepDuration(steps, "take darks") - 40 * 17) < 1e-9)
     }
 
+    @Test func anEveningFlatUnderTwoSecondsIsRepeatedFourTimes() throws {
+        // n_flat 1 just after the evening wait, when the exposure time is between min_exp_time and 2 s:
+        // the flat and its 4 fast repeats, 5 in all (base_take_twilight_flats.py counts the repeats).
+        let dir = NSTemporaryDirectory() + "obsim-tw-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: dir + "/Sequences", withIntermediateDirectories: true)
+        try "name: b\nprogram: BLOCK-1\nscripts:\n  - name: auxtel/latiss_take_twilight_flats.py\n    parameters: {filter: SDSSr_65mm, n_flat: 1}\n"
+            .write(toFile: dir + "/Sequences/BLOCK-1.yaml", atomically: true, encoding: .utf8)
+        try "name: t\nprocedure: latiss\nsite: auxtel\nepoch: 2026-03-20T22:55:00Z\nrun: [BLOCK-1]\nstudy: {trials: 1, seed: 1, detector: roi-statistics}\n"
+            .write(toFile: dir + "/s.yaml", atomically: true, encoding: .utf8)
+        let (result, steps) = try runTrial(documentTiming(try ScenarioLoader.load(path: dir + "/s.yaml")))
+        #expect(result.outcome == .completed)
+        #expect(result.metrics["twilight_flats"] == 5)
+        #expect(steps.contains { $0.name == "wait for the sky to fade" })
+    }
+
     @Test func aMorningSkyTooBrightStopsWithoutWaiting() throws {
         // 10:40 UTC, ~10 min before sunrise at Cerro Pachón: the 1 s calibration frame already asks for
         // less than min_exp_time; in the morning the script stops (no sleep): one 1 s frame + 2 s readout.

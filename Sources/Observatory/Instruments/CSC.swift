@@ -1,6 +1,6 @@
 import SimKernel
 
-/// A Rubin CSC summary state (ts_xml `sal_enums.State`, as ts_salobj uses it; REFERENCES §3.3).
+/// A Rubin CSC summary state (ts_xml `sal_enums.State`, as ts_salobj uses it; REFERENCES §3.2).
 public enum CSCState: String, Sendable, CaseIterable {
     case offline = "OFFLINE"
     case standby = "STANDBY"

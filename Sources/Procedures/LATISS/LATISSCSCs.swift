@@ -1,7 +1,7 @@
 import Observatory
 
 /// The CSCs the AuxTel/LATISS blocks command or need, with the summary state each is in when a trial
-/// starts (instrument `csc_initial_states` overrides any of them).
+/// starts (instrument `csc_initial_states` overrides any of them; REFERENCES §3.2).
 ///
 /// - The ATCS group (ts_observatory_control `ATCS`: ATMCS, ATPtg, ATAOS, ATPneumatics, ATHexapod, ATDome,
 ///   ATDomeTrajectory) and the LATISS group (`LATISS`: ATCamera, ATSpectrograph, ATHeaderService, ATOODS)
