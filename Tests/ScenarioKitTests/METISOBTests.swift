@@ -32,9 +32,8 @@ func metisScenario(_ run: String, detector: DetectorFidelity = .timing) throws -
         #expect(warmups.count == 2 && exposures.count == 2)
         // The second template starts when the first has ended: its warm-up follows the first exposure.
         #expect(warmups[1].start >= exposures[0].end)
-        // The templates share one session: the second warms from the first's 800 K, a 400 K step, not from
-        // ambient (900 K), so its warm-up is the shorter (METISSessionTests checks the time itself).
-        #expect(warmups[1].duration < warmups[0].duration)
+        // The templates share one session: the second warms from the first's 800 K, not from ambient
+        // (METISSessionTests checks the warm-up time against the blackbody's closed form).
         let single = try runTrial(try metisScenario("[METIS-ChopperHome]"))
         let end = try #require(steps.map(\.end).max())
         let singleEnd = try #require(single.steps.map(\.end).max())
