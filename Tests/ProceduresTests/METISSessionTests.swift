@@ -147,6 +147,31 @@ import SimKernel
         #expect(session.camera("SCAO", .scaoWFSCamera()) !== a)
     }
 
+    /// METIS_all_cal_TwilightFlat takes its frames through the session (its camera on IMG-N, its filter and
+    /// ND moves) and the hook changes who takes them, not what they are: the same trial as the twilight
+    /// procedure on its own gives the same frames (to rounding: the frame and its overhead are two waits).
+    @Test func twilightFlatsTakeTheirFramesThroughTheSession() throws {
+        let overrides: [String: ParameterValue] = ["n_levels": .integer(1), "cirrus_rms": .number(0)]
+        var ob = overrides
+        ob["imager"] = .string("metis-img-n")
+        ob["clear_sky_probability"] = .number(1)
+        let t = try metisTemplate(TwilightFlatTemplate.self, ob)
+        let r = try runMETIS([t], parameters: Self.nominal, seed: 42, fidelity: .roiStatistics,
+                             epochUnixSeconds: UTCDate.parse("2026-03-20T20:00:00Z")!)
+        let alone = try runTwilightTrial(overrides, preset: "metis-img-n")
+        let m = try #require(r.result?.metrics)
+        #expect(r.result?.outcome == alone.outcome)
+        #expect((m["frames_taken"] ?? 0) > 0)
+        for key in ["frames_taken", "frames_in_range", "flat_error_pct", "window_used_s", "linearity_slope_error_pct"] {
+            let a = try #require(m[key]), b = try #require(alone.metrics[key])
+            #expect(abs(a - b) <= 1e-9 * max(1, abs(b)), "\(key): \(a) through the session, \(b) alone")
+        }
+        let session = try #require(r.session)
+        #expect(session.cameras["IMG-N"] != nil)
+        #expect(try session.metis.device("IMG-N-filter").position == "N2")
+        #expect(try session.metis.device("IMG-N-ND").position == "OPEN")
+    }
+
     static func context(_ sim: Simulation, fidelity: DetectorFidelity) -> TrialContext {
         TrialContext(simulation: sim, seed: 5, trial: 0,
                      site: SiteLocation(name: "armazones", latitudeDegrees: -24.5899, longitudeDegrees: -70.1918, elevationMetres: 3060),

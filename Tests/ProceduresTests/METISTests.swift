@@ -23,13 +23,14 @@ final class METISRun {
 
 /// Runs `templates` as one OB in one trial's session.
 func runMETIS(_ templates: [any Action<METISSession>], parameters: METIS.Parameters = metisWithoutFaults, seed: UInt64 = 3,
-              trial: UInt64 = 0, fidelity: DetectorFidelity = .roiPixels, trace: Bool = false) throws -> METISRun {
+              trial: UInt64 = 0, fidelity: DetectorFidelity = .roiPixels, trace: Bool = false,
+              epochUnixSeconds: Double = 0) throws -> METISRun {
     let sim = Simulation(seed: seed, trial: trial)
     if trace { sim.trace = Trace() }
     let box = METISRun()
     let ctx = TrialContext(simulation: sim, seed: seed, trial: trial,
                            site: SiteLocation(name: "armazones", latitudeDegrees: -24.5899, longitudeDegrees: -70.1918, elevationMetres: 3060),
-                           epochUnixSeconds: 0, nightsUnixSeconds: [], fidelity: fidelity, keepsDetail: false)
+                           epochUnixSeconds: epochUnixSeconds, nightsUnixSeconds: [], fidelity: fidelity, keepsDetail: false)
     _ = sim.process("trial") {
         let session = try METISSession(context: ctx, parameters: parameters)
         box.session = session
