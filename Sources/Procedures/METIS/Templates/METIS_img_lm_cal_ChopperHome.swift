@@ -88,6 +88,7 @@ struct ChopperHomeTemplate: METISTemplate {
     func run(in session: METISSession) async throws {
         let sim = session.sim
         let metis = session.metis
+        let start = sim.now
         let lmCamera = session.camera("IMG-LM", .metisIMGLM())
         let wfsCamera = session.camera("SCAO", .scaoWFSCamera())
 
@@ -171,9 +172,10 @@ struct ChopperHomeTemplate: METISTemplate {
             }
         }
         if session.context.keepsDetail {
+            // This template's warm-up; a later template in the OB has its own.
             let bb = metis.wcu.blackbody
             session.series.append(TrialSeries(name: "WCU blackbody temperature", unit: "K",
-                                              points: stride(from: 0.0, through: sim.now, by: max(1, sim.now / 200)).map { ($0, bb.temperatureKelvin(atSeconds: $0)) }))
+                                              points: stride(from: start, through: sim.now, by: max(1, (sim.now - start) / 200)).map { ($0, bb.temperatureKelvin(atSeconds: $0)) }))
         }
     }
 
