@@ -27,7 +27,7 @@ struct InternalFlatTemplate: METISTemplate {
 
     static let det1DIT: Key<Double> = METISInternalFlatTemplate.key("DET1 DIT")
     static let det1NDIT: Key<Int> = METISInternalFlatTemplate.key("DET1 NDIT")
-    static let seqTime: Key<Double> = METISInternalFlatTemplate.key("SEQ TIME")
+    static let seqTimeKey: Key<Double> = METISInternalFlatTemplate.key("SEQ TIME")
     static let seqNEXPO: Key<Int> = METISInternalFlatTemplate.key("SEQ NEXPO")
     static let tempLKey = Key<Double>("temp_l", .quantity(.temperature), .defaultValue(.number(1000)), min: 300, max: 1400,
                                       doc: "TEMP-L, the WCU BB temperature for the L-band filters; 1000 K (REFERENCES.md §5.3 default) [U].")
@@ -47,7 +47,7 @@ struct InternalFlatTemplate: METISTemplate {
     let ndit: Int
     let nexpo: Int
     let offFrames: Int
-    let seqTimeSeconds: Double
+    let seqTime: Double
     let mode: String
     let filter: PassbandFilter
     let nd: NeutralDensity
@@ -73,7 +73,7 @@ struct InternalFlatTemplate: METISTemplate {
         }
         values = v
         dit = c[Self.det1DIT]
-        seqTimeSeconds = c[Self.seqTime]
+        seqTime = c[Self.seqTimeKey]
         ndit = c[Self.det1NDIT]
         nexpo = c[Self.seqNEXPO]
         offFrames = Int(v["SEQ WCU_OFF_NFRAMES"]!)!
@@ -102,8 +102,18 @@ struct InternalFlatTemplate: METISTemplate {
     }
 
     func run(in session: METISSession) async throws {
+        let ctx = session.context
         let sim = session.sim
+        let metis = session.metis
         let camera = session.camera("IMG-LM", .metisIMGLM())
+        let bb = metis.wcu.blackbody
+        // What this template measures, given to the session however the template ends.
+        var metrics: [String: Double] = [:]
+        var frames: [Frame] = []
+        defer {
+            session.metrics.merge(metrics) { _, b in b }
+            session.frames += frames
+        }
         // The flat-field window; a full frame is the whole imaging area.
         let centre = camera.model.imagingArea.centred(width: windowSide, height: windowSide)
         let fidelity = session.fidelity(.pixelsOrStatistics, windows: [centre], fullFrame: [camera.model.imagingArea])
@@ -113,46 +123,48 @@ struct InternalFlatTemplate: METISTemplate {
         var wcu = WCUSource()
         let header = [HeaderCard("TPL ID", METISInternalFlatTemplate.templateName)]
             + METISInternalFlatTemplate.parameters.compactMap { row in values[row.key].map { HeaderCard(row.key, $0) } }
-            + [HeaderCard("SEQ TIME", seqTimeSeconds, "[s] total integration time (template)")]
+            + [HeaderCard("SEQ TIME", seqTime, "[s] total integration time (template)")]
         var offs: [Image] = [], ons: [Image] = []
-        var positions = templatePositions
-        positions["INS OPTI19 NAME"] = "CLOSE"
-        try await sim.step("Set WCU BB to TEMP-L and the instrument to the template's positions", lane: "WCU") {
-            session.setBlackbody(kelvin: tempL)
-            try await sim.step("Set INS OPTIn NAME positions", lane: "METIS") { try await session.apply(templatePositions: positions) }
-            try await sim.step("Wait for the WCU BB warm-up", lane: "WCU") { try await session.waitForBlackbody() }
-        }
-        wcu.blackbodyKelvin = session.metis.wcu.blackbody.temperatureKelvin
-        wcu.apertureMaskOpen = false
-        let offLight = Illumination(photonsPerSecondPerPixel: wcu.flatPhotonsPerSecondPerPixel(filter: filter, nd: nd, pixelScaleArcsec: camera.model.pixelScaleArcsec))
-        try await sim.step("SEQ WCU_OFF_NFRAMES WCU off frames", lane: "IMG-LM") {
-            for k in 0..<offFrames {
-                let r = try await camera.expose(step: "WCU off frame", ditSeconds: dit, ndit: ndit, modeName: mode, illumination: offLight,
-                                                fidelity: fidelity, header: header.filter { $0.key != "DPR TYPE" } + [HeaderCard("DPR TYPE", "DARK,WCUOFF")])
-                if pixels, let w = r?.windows.first { offs.append(w.image) }
-                if session.context.keepsDetail, k == 0, let f = r?.frame(name: "0001_INTERNALFLAT_OFF") { session.frames.append(f) }
+        do {    // The template's flow (a scope: the pipeline below needs only what it measured).
+            var positions = templatePositions
+            positions["INS OPTI19 NAME"] = "CLOSE"
+            try await sim.step("Set WCU BB to TEMP-L and the instrument to the template's positions", lane: "WCU") {
+                session.setBlackbody(kelvin: tempL)
+                try await sim.step("Set INS OPTIn NAME positions", lane: "METIS") { try await session.apply(templatePositions: positions) }
+                try await sim.step("Wait for the WCU BB warm-up", lane: "WCU") { try await session.waitForBlackbody() }
             }
-        }
-        try await sim.step("Set WCU-BB-aperture-mask to OPEN (INS OPTI19 NAME)", lane: "WCU") {
-            try await session.move("WCU-BB-aperture-mask", to: values["INS OPTI19 NAME"]!)
-        }
-        wcu.apertureMaskOpen = true
-        let rate = wcu.flatPhotonsPerSecondPerPixel(filter: filter, nd: nd, pixelScaleArcsec: camera.model.pixelScaleArcsec)
-        let m = try camera.model.mode(named: mode)
-        session.metrics["flat_level_fraction_full_well"] = (rate * camera.model.quantumEfficiency + camera.model.darkCurrentElectronsPerSecond) * dit / m.fullWellElectrons
-        try await sim.step("SEQ NEXPO exposures of NDIT × DIT", lane: "IMG-LM") {
-            for k in 0..<nexpo {
-                let r = try await camera.expose(step: "Flat exposure", ditSeconds: dit, ndit: ndit, modeName: mode,
-                                                illumination: Illumination(photonsPerSecondPerPixel: rate), fidelity: fidelity, header: header)
-                if pixels, let w = r?.windows.first { ons.append(w.image) }
-                if session.context.keepsDetail, k == 0, let f = r?.frame(name: "0002_INTERNALFLAT_ON") { session.frames.append(f) }
+            wcu.blackbodyKelvin = bb.temperatureKelvin
+            wcu.apertureMaskOpen = false
+            let offLight = Illumination(photonsPerSecondPerPixel: wcu.flatPhotonsPerSecondPerPixel(filter: filter, nd: nd, pixelScaleArcsec: camera.model.pixelScaleArcsec))
+            try await sim.step("SEQ WCU_OFF_NFRAMES WCU off frames", lane: "IMG-LM") {
+                for k in 0..<offFrames {
+                    let r = try await camera.expose(step: "WCU off frame", ditSeconds: dit, ndit: ndit, modeName: mode, illumination: offLight,
+                                                    fidelity: fidelity, header: header.filter { $0.key != "DPR TYPE" } + [HeaderCard("DPR TYPE", "DARK,WCUOFF")])
+                    if pixels, let w = r?.windows.first { offs.append(w.image) }
+                    if ctx.keepsDetail, k == 0, let f = r?.frame(name: "0001_INTERNALFLAT_OFF") { frames.append(f) }
+                }
+            }
+            try await sim.step("Set WCU-BB-aperture-mask to OPEN (INS OPTI19 NAME)", lane: "WCU") {
+                try await session.move("WCU-BB-aperture-mask", to: values["INS OPTI19 NAME"]!)
+            }
+            wcu.apertureMaskOpen = true
+            let rate = wcu.flatPhotonsPerSecondPerPixel(filter: filter, nd: nd, pixelScaleArcsec: camera.model.pixelScaleArcsec)
+            let m = try camera.model.mode(named: mode)
+            metrics["flat_level_fraction_full_well"] = (rate * camera.model.quantumEfficiency + camera.model.darkCurrentElectronsPerSecond) * dit / m.fullWellElectrons
+            try await sim.step("SEQ NEXPO exposures of NDIT × DIT", lane: "IMG-LM") {
+                for k in 0..<nexpo {
+                    let r = try await camera.expose(step: "Flat exposure", ditSeconds: dit, ndit: ndit, modeName: mode,
+                                                    illumination: Illumination(photonsPerSecondPerPixel: rate), fidelity: fidelity, header: header)
+                    if pixels, let w = r?.windows.first { ons.append(w.image) }
+                    if ctx.keepsDetail, k == 0, let f = r?.frame(name: "0002_INTERNALFLAT_ON") { frames.append(f) }
+                }
             }
         }
         if pixels, !ons.isEmpty, !offs.isEmpty {
             let masterOff = try MasterFrames.median(offs)
             let master = try MasterFrames.flat(ons, exposureSeconds: dit, masterBias: masterOff)
             let truth = Image(width: rect.width, height: rect.height, values: camera.response(rect))
-            session.metrics["master_flat_error_pct"] = try MasterFrames.flatErrorPercent(master: master, truth: truth)
+            metrics["master_flat_error_pct"] = try MasterFrames.flatErrorPercent(master: master, truth: truth)
         }
     }
 }
