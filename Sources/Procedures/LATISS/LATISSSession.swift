@@ -19,8 +19,6 @@ public final class LATISSSession {
     let overheadStream: RandomStream
     let ingestionStream: RandomStream
     let verificationStream: RandomStream
-    /// nil at `timing` fidelity: no image is simulated except those a contingency watches.
-    let fidelity: Fidelity?
     /// True when images have pixels (PTC pairs and master frames are measured).
     public let keepsPixels: Bool
     let amplifierCount: Int
@@ -64,7 +62,6 @@ public final class LATISSSession {
         overheadStream = context.simulation.stream("LATISS.overhead")
         ingestionStream = context.simulation.stream("OODS.ingestion")
         verificationStream = context.simulation.stream("OCPS.verification")
-        fidelity = context.fidelity.detector()
         keepsPixels = context.fidelity.hasPixels
         var cscs: [String: CSCStateMachine] = [:]
         for entry in LATISSCSCs.all {
@@ -148,9 +145,12 @@ public final class LATISSSession {
         let start = sim.now
         let illumination = try sky ?? Illumination(photonsPerSecondPerPixel: type == .flat ? try photonRate(filter: filter, grating: grating) : 0)
         let watcher = settings.contingencies.isEmpty ? nil : watcher(type, seconds: seconds, filter: filter, grating: grating)
-        try await sim.timeout(settings.controlTiming.imageSeconds(exposureSeconds: seconds, stream: overheadStream))
-        imageNumber += 1
-        guard let f = fidelity ?? (watcher != nil || measured ? .roiStatistics : nil) else { return nil }
+        let imageSeconds = settings.controlTiming.imageSeconds(exposureSeconds: seconds, stream: overheadStream)
+        guard let f = fidelity(measured: watcher != nil || measured) else {
+            try await sim.timeout(imageSeconds)
+            imageNumber += 1
+            return nil
+        }
         var request = ExposureRequest(ditSeconds: seconds, illumination: illumination,
                                       fidelity: f, startSeconds: start)
         if context.keepsDetail {
@@ -159,7 +159,8 @@ public final class LATISSSession {
                               HeaderCard("REASON", reason ?? "weekly calibrations", "observation reason")]
             request.epochMJD = context.epochUnixSeconds / 86_400 + 40_587
         }
-        let result = try detector.expose(request, stream: detectorStream)
+        let result = try await expose(request, occupying: imageSeconds)
+        imageNumber += 1
         if context.keepsDetail { keepDetail(result, type: type, filter: filter) }
         if let watcher {
             let level = result.medianPostISRADU
@@ -172,6 +173,22 @@ public final class LATISSSession {
             }
         }
         return result
+    }
+
+    /// The one mapping from the study's fidelity to a LATISS frame's (`DetectorFidelity.detector`): nil is
+    /// no image (timing), unless the frame's counts are read (`measured`: a watched image, a twilight flat
+    /// whose level sets the next exposure), which then has ROI statistics. `windows` are the pixels the
+    /// caller reads at roi-pixels; none is every amplifier's region of interest.
+    func fidelity(windows: [PixelRect]? = nil, measured: Bool = false) -> Fidelity? {
+        context.fidelity.detector(windows: windows) ?? (measured ? .roiStatistics : nil)
+    }
+
+    /// One frame on the camera: it occupies the camera `seconds` (exposure, readout and whatever the
+    /// caller counts with them), and only then are its pixels drawn from "LATISS.detector", so a draw
+    /// elsewhere during the exposure never sees the frame's.
+    func expose(_ request: ExposureRequest, occupying seconds: Double) async throws -> ExposureResult {
+        try await sim.timeout(seconds)
+        return try detector.expose(request, stream: detectorStream)
     }
 
     /// Called by the runner after each script that was not stopped.

@@ -29,11 +29,17 @@ public final class METISSession {
                                                                     jam: faults.double("mechanism_jam")))
     }
 
-    init(context: TrialContext, parameters: METIS.Parameters) throws {
+    convenience init(context: TrialContext, parameters: METIS.Parameters) throws {
+        try self.init(context: context, parameters: parameters,
+                      state: Self.previousUseState(parameters, stream: context.simulation.stream("METIS.initial-state")))
+    }
+
+    /// The session with the mechanisms in `state`: the `twilight-flats` study's METIS starts from the
+    /// table defaults (`METISState()`), as it always has.
+    init(context: TrialContext, parameters: METIS.Parameters, state: METISState) throws {
         self.context = context
         sim = context.simulation
-        metis = try METIS(context.simulation, parameters: parameters,
-                          state: Self.previousUseState(parameters, stream: context.simulation.stream("METIS.initial-state")))
+        metis = try METIS(context.simulation, parameters: parameters, state: state)
     }
 
     var result: TrialResult { TrialResult(outcome: outcome, metrics: metrics, frames: frames, series: series) }

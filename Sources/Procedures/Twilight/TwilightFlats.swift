@@ -163,10 +163,26 @@ public struct TwilightFlats: Procedure {
         }
     }
 
-    public func runTrial(_ context: TrialContext) async throws -> TrialResult { try await runTrial(context, imaging: nil) }
+    /// One trial of the study on its own: a session of the preset's instrument takes the frames (LATISS:
+    /// one that runs no block; METIS: the standard instrument from its table defaults, a jam ending the
+    /// trial with `mechanism_jam` as in every METIS template).
+    public func runTrial(_ context: TrialContext) async throws -> TrialResult {
+        if instrumentPreset == "auxtel-latiss" {
+            let session = LATISSSession(settings: .withoutBlocks(roiSize: DetectorModel.latissITL3800().roiWidth), context: context)
+            return try await runTrial(context) { _ in LATISSTwilightImaging(session: session) }
+        }
+        let session = try METISSession(context: context, parameters: .standard, state: METISState())
+        do {
+            return try await runTrial(context) { METISTwilightImaging(session: session, instrument: $0) }
+        } catch {
+            guard let outcome = METISSession.outcome(for: error), !(error is ProcedureAbort) else { throw error }
+            return TrialResult(outcome: outcome, metrics: [:])
+        }
+    }
 
-    /// One trial; `imaging` gives the instrument's own session for its frames (METIS_all_cal_TwilightFlat).
-    func runTrial(_ context: TrialContext, imaging: ((TwilightInstrument) -> any TwilightImaging)?) async throws -> TrialResult {
+    /// One trial; `imaging` gives the instrument's session, which takes the frames (METIS_all_cal_TwilightFlat
+    /// passes the OB's).
+    func runTrial(_ context: TrialContext, imaging: (TwilightInstrument) -> any TwilightImaging) async throws -> TrialResult {
         let instrument = try TwilightInstrument(preset: instrumentPreset, bandName: bandName, modeName: modeName,
                                                 minimumExposureSeconds: minimumExposure)
         let site = try Site(name: context.site.name, latitudeDegrees: context.site.latitudeDegrees,
@@ -177,7 +193,7 @@ public struct TwilightFlats: Procedure {
         }
         let sky = TwilightSkyView(site: site, band: instrument.band, camera: instrument.camera,
                                   epochUnixSeconds: context.epochUnixSeconds)
-        var run = TwilightRun(procedure: self, context: context, instrument: instrument, sky: sky, imaging: imaging?(instrument))
+        var run = TwilightRun(procedure: self, context: context, instrument: instrument, sky: sky, imaging: imaging(instrument))
         return try await run.execute()
     }
 }

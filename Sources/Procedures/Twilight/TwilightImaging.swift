@@ -1,11 +1,13 @@
 import Observatory
 
-/// The hook through which an instrument with its own session (METIS: `METISSession`, for
-/// METIS_all_cal_TwilightFlat) configures itself and takes the frames of a twilight series, so they go
-/// through that session's devices, cameras and fidelity mapping. Without one, `TwilightRun` uses its own.
+/// The hook through which the instrument's session (LATISS: `LATISSSession`, METIS: `METISSession`)
+/// configures the instrument and takes the frames of a twilight series, so they go through that
+/// session's devices, camera and fidelity mapping; `TwilightRun` has no imaging of its own.
 protocol TwilightImaging {
     /// The detector that draws the frames (its pixel response is the master flat's truth).
     var simulator: DetectorSimulator { get }
+    /// AuxTel when the session models it (its mount and dome point the flats); nil on the ELT.
+    var auxTel: AuxTel? { get }
     /// What a frame simulates; `pixels` is the window when the study has pixels.
     func fidelity(pixels: PixelRect) -> Fidelity
     /// The step "configure instrument": the filter in, the neutral density out.

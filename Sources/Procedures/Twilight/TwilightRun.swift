@@ -36,13 +36,12 @@ struct TwilightRun {
     let rule: TwilightExposureRule
     let cirrus: CirrusTransmission
     let nightSky: NightSky
-    let detectorStream: RandomStream
     let fidelity: Fidelity
     let pixelRect: PixelRect?
     let darkCurrent: Double
     let epochMJD: Double
-    /// The instrument's own session, when it has one (`TwilightImaging`).
-    let imaging: (any TwilightImaging)?
+    /// The instrument's session, which configures the instrument and takes every frame (`TwilightImaging`).
+    let imaging: any TwilightImaging
 
     var flats: [TwilightFlatRecord] = []
     var skySeries = TrialSeries(name: "sky_rate", unit: "e-/s/px")
@@ -57,14 +56,14 @@ struct TwilightRun {
     var transparencyRatio = 1.0
 
     init(procedure: TwilightFlats, context: TrialContext, instrument: TwilightInstrument, sky: TwilightSkyView,
-         imaging: (any TwilightImaging)? = nil) {
+         imaging: any TwilightImaging) {
         p = procedure
         self.context = context
         sim = context.simulation
         self.instrument = instrument
         self.sky = sky
         self.imaging = imaging
-        simulator = imaging?.simulator ?? DetectorSimulator(model: instrument.detector)
+        simulator = imaging.simulator
         rule = TwilightExposureRule(kind: procedure.ruleKind, targetElectrons: procedure.fillTarget * instrument.fullWellElectrons,
                                     minimumSeconds: instrument.minimumExposureSeconds, maximumSeconds: procedure.maximumExposure)
         // One uniform draw decides the night (bernoulli(p) is u < p): the override keeps every clear night
@@ -79,24 +78,14 @@ struct TwilightRun {
         cirrus = CirrusTransmission(sigma: nightSky == .thinCloud ? procedure.cirrusRMSThinCloud : procedure.cirrusRMS,
                                     timescaleSeconds: procedure.cirrusTimescale,
                                     stream: context.simulation.stream("sky.cirrus"))
-        detectorStream = context.simulation.stream("\(instrument.lane).detector")
-        if let imaging {
-            // One amplifier's region of interest, when the session's mapping gives pixels.
-            let rect = instrument.detector.roi(amplifier: 0)
-            fidelity = imaging.fidelity(pixels: rect)
-            if case .windows = fidelity { pixelRect = rect } else { pixelRect = nil }
-        } else {
-            switch context.fidelity {
-            case .timing, .roiStatistics:
-                fidelity = .roiStatistics
-                pixelRect = nil
-            case .roiPixels, .fullFrame:
-                // One amplifier's region of interest: enough pixels for a flat-field error, and the cost of a
-                // frame stays that of one ROI.
-                let rect = instrument.detector.roi(amplifier: 0)
-                fidelity = .windows([rect])
-                pixelRect = rect
-            }
+        // One amplifier's region of interest, when the session's mapping gives pixels: enough pixels for a
+        // flat-field error. At full-frame (LATISS) the frame is every amplifier and the error is amplifier 0's.
+        let rect = simulator.model.roi(amplifier: 0)
+        fidelity = imaging.fidelity(pixels: rect)
+        switch fidelity {
+        case .windows(let w): pixelRect = w.first
+        case .fullFrame: pixelRect = simulator.model.amplifiers[0].region
+        default: pixelRect = nil
         }
         darkCurrent = instrument.detector.darkCurrentElectronsPerSecond
         epochMJD = context.epochUnixSeconds / 86_400 + 40_587
@@ -179,7 +168,7 @@ struct TwilightRun {
             metrics["window_available_s"] = 0
         }
 
-        let telescope = TwilightTelescope(simulation: sim, instrument: instrument, eltSlewSeconds: p.telescopeSlewSeconds)
+        let telescope = TwilightTelescope(simulation: sim, auxTel: imaging.auxTel, eltSlewSeconds: p.telescopeSlewSeconds)
         try await configureInstrument(telescope)
         let clear = nightSky != .cloudy
         try await sim.step("wait for the twilight window", lane: "operator") { try await sim.wait(until: ready) }
@@ -226,17 +215,7 @@ struct TwilightRun {
     }
 
     func configureInstrument(_ telescope: TwilightTelescope) async throws {
-        try await sim.step("configure instrument", lane: instrument.lane) {
-            if let auxTel = telescope.auxTel {
-                try await TwilightTelescope.move(auxTel.filterWheel, to: instrument.filterName)
-            } else if let imaging {
-                try await imaging.configure(instrument)
-            } else {
-                let metis = try METIS(sim)
-                if let f = instrument.filterDevice { try await TwilightTelescope.move(try metis.device(f), to: instrument.filterName) }
-                if let nd = instrument.neutralDensityDevice { try await TwilightTelescope.move(try metis.device(nd), to: "OPEN") }
-            }
-        }
+        try await sim.step("configure instrument", lane: instrument.lane) { try await imaging.configure(instrument) }
     }
 
     /// Frames at one level until `n_frames` are in range or the sky leaves the detector's range; returns
@@ -356,16 +335,11 @@ struct TwilightRun {
         return record
     }
 
-    /// One frame and the per-frame overhead after it. Through the instrument's session the frame's time
-    /// passes before its pixels are drawn.
+    /// One frame through the instrument's session (its time passes, then its pixels are drawn), and the
+    /// per-frame overhead after it.
     func takeFrame(_ request: ExposureRequest, ditSeconds dit: Double) async throws -> ExposureResult {
-        if let imaging {
-            let result = try await imaging.take(request, seconds: instrument.frameSeconds(ditSeconds: dit))
-            try await sim.timeout(p.frameOverhead)
-            return result
-        }
-        let result = try simulator.expose(request, stream: detectorStream)
-        try await sim.timeout(instrument.frameSeconds(ditSeconds: dit) + p.frameOverhead)
+        let result = try await imaging.take(request, seconds: instrument.frameSeconds(ditSeconds: dit))
+        try await sim.timeout(p.frameOverhead)
         return result
     }
 
@@ -514,19 +488,12 @@ struct TwilightRun {
     }
 }
 
-/// Where the flats are pointed: AuxTel's mount and dome models, or the ELT with a slew-time parameter.
+/// Where the flats are pointed: AuxTel's mount and dome models (the LATISS session's), or the ELT with a
+/// slew-time parameter.
 struct TwilightTelescope {
     let simulation: Simulation
-    let instrument: TwilightInstrument
-    let eltSlewSeconds: Double
     let auxTel: AuxTel?
-
-    init(simulation: Simulation, instrument: TwilightInstrument, eltSlewSeconds: Double) {
-        self.simulation = simulation
-        self.instrument = instrument
-        self.eltSlewSeconds = eltSlewSeconds
-        auxTel = instrument.telescope == .auxTel ? AuxTel(simulation) : nil
-    }
+    let eltSlewSeconds: Double
 
     var lane: String { auxTel == nil ? "ELT" : "ATMount" }
 

@@ -46,6 +46,7 @@ struct METISTwilightImaging: TwilightImaging {
     }
 
     var simulator: DetectorSimulator { camera.simulator }
+    var auxTel: AuxTel? { nil }
 
     func fidelity(pixels: PixelRect) -> Fidelity { session.fidelity(.level, windows: [pixels]) ?? .roiStatistics }
 
