@@ -1,0 +1,114 @@
+import Foundation
+import Testing
+@testable import Procedures
+import Observatory
+import SimKernel
+
+/// The `twilight-flats` study on LATISS takes its frames through `LATISSSession` (`LATISSTwilightImaging`).
+@Suite struct LATISSTwilightSessionTests {
+    static let epoch = "2026-03-20T20:00:00Z"
+
+    static func procedure() throws -> TwilightFlats {
+        var values: [String: ParameterValue] = [:]
+        for spec in TwilightFlats.schema.parameters {
+            if case .defaultValue(let v) = spec.requirement { values[spec.key] = v }
+        }
+        values["clear_sky_probability"] = .number(1)
+        values["n_levels"] = .integer(1)
+        return try TwilightFlats(configuration: ProcedureConfiguration(parameters: ValueSet(values), instrumentPreset: "auxtel-latiss"))
+    }
+
+    static func context(_ sim: Simulation, fidelity: DetectorFidelity = .roiStatistics) -> TrialContext {
+        TrialContext(simulation: sim, seed: 42, trial: 0,
+                     site: SiteLocation(name: "auxtel", latitudeDegrees: -30.244789, longitudeDegrees: -70.747686, elevationMetres: 2650),
+                     epochUnixSeconds: UTCDate.parse(epoch)!, nightsUnixSeconds: [], fidelity: fidelity, keepsDetail: false)
+    }
+
+    /// One trial of the study as the runner starts it (`runTrial(_:)`), traced; `probe` is a second
+    /// process started at 0 beside it.
+    static func run(probe: ((Simulation) async throws -> Void)? = nil) throws -> (result: TrialResult, trace: [TraceRecord]) {
+        let p = try procedure()
+        let sim = Simulation(seed: 42, trial: 0)
+        defer { sim.shutDown() }
+        sim.trace = Trace()
+        let context = context(sim)
+        final class Box { var result: TrialResult?; var error: (any Error)? }
+        let box = Box()
+        sim.process("procedure") {
+            do { box.result = try await p.runTrial(context) } catch { box.error = error }
+        }
+        if let probe { sim.process("probe") { try await probe(sim) } }
+        try sim.run(until: 3 * 86_400)
+        if let e = box.error { throw e }
+        return (try #require(box.result), sim.trace?.records ?? [])
+    }
+
+    /// A twilight flat occupies the camera for its exposure plus the 2 s readout (LATISSCameraTiming), and
+    /// only then draws its frame from "LATISS.detector", before the 1 s frame overhead. The first flat's
+    /// times come from its trace record (at the end of the overhead); a probe drawing from the stream
+    /// halfway through that flat's exposure gets the stream's first value, one halfway through the
+    /// overhead after it does not.
+    @Test func pixelsAreDrawnOnlyAfterTheExposureTime() throws {
+        let reference = try Self.run()
+        #expect((reference.result.metrics["frames_taken"] ?? 0) > 0)
+        let flat = try #require(reference.trace.first { $0.actor == "LATISS" && $0.action == "flat" })
+        let dit = try #require(flat.attributes.first { $0.key == "dit" }.flatMap { Double($0.value) })
+        let overhead = 1.0
+        let frameEnd = flat.time - overhead
+        let frameStart = frameEnd - LATISSCameraTiming().frameSeconds(exposureSeconds: dit)
+        #expect(frameEnd - frameStart >= dit + 2 - 1e-9)
+        let firstDraw = Simulation(seed: 42, trial: 0).stream("LATISS.detector").uniform()
+        for (at, beforeTheEnd) in [(frameStart + dit / 2, true), (frameEnd + overhead / 2, false)] {
+            var drawn: Double?
+            _ = try Self.run { sim in
+                try await sim.timeout(at)
+                drawn = sim.stream("LATISS.detector").uniform()
+            }
+            let d = try #require(drawn)
+            if beforeTheEnd {
+                #expect(d == firstDraw, "pixels drawn before the exposure time passed (probe at \(at) s)")
+            } else {
+                #expect(d != firstDraw, "no pixels drawn at the end of the frame (probe at \(at) s)")
+            }
+        }
+    }
+
+    /// The study's frames and instrument are the session's: through a session of our own, its filter
+    /// wheel ends at SDSSr_65mm and its mount at the level's elevation (airmass 1: 90°, REFERENCES §1.3's
+    /// anti-solar pointing), and the trial is the one `runTrial(_:)` gives.
+    @Test func theSessionPointsConfiguresAndTakesTheFrames() throws {
+        let p = try Self.procedure()
+        let sim = Simulation(seed: 42, trial: 0)
+        defer { sim.shutDown() }
+        let context = Self.context(sim)
+        let session = LATISSSession(settings: .withoutBlocks(roiSize: 256), context: context)
+        #expect(session.auxTel.filterWheel.position == "empty_1")
+        final class Box { var result: TrialResult? }
+        let box = Box()
+        sim.process("procedure") { box.result = try await p.runTrial(context) { _ in LATISSTwilightImaging(session: session) } }
+        try sim.run(until: 3 * 86_400)
+        let r = try #require(box.result)
+        #expect(session.auxTel.filterWheel.position == "SDSSr_65mm")
+        #expect(abs(session.auxTel.atMount.elevationDegrees - 90) < 1e-6)
+        let alone = try Self.run().result
+        #expect(r.outcome == alone.outcome)
+        #expect(r.metrics == alone.metrics)
+    }
+
+    /// The one LATISS mapping (`DetectorFidelity.detector`): a twilight flat, whose level sets the next
+    /// exposure, has ROI statistics at timing; an image nobody reads has none.
+    @Test func fidelityMapping() {
+        let w = [PixelRect(x0: 10, y0: 20, width: 8, height: 8)]
+        let expected: [DetectorFidelity: (read: Fidelity, unread: Fidelity?)] = [
+            .timing: (.roiStatistics, nil),
+            .roiStatistics: (.roiStatistics, .roiStatistics),
+            .roiPixels: (.windows(w), .windows(w)),
+            .fullFrame: (.fullFrame, .fullFrame),
+        ]
+        for (study, row) in expected {
+            let session = LATISSSession(settings: .withoutBlocks(roiSize: 256), context: Self.context(Simulation(seed: 1, trial: 0), fidelity: study))
+            #expect(LATISSTwilightImaging(session: session).fidelity(pixels: w[0]) == row.read, "\(study)")
+            #expect(session.fidelity(windows: w) == row.unread, "\(study)")
+        }
+    }
+}
