@@ -57,6 +57,13 @@ import SimKernel
         let frameEnd = flat.time - overhead
         let frameStart = frameEnd - LATISSCameraTiming().frameSeconds(exposureSeconds: dit)
         #expect(frameEnd - frameStart >= dit + 2 - 1e-9)
+        // Every flat occupies the camera for its exposure, readout and overhead: consecutive records are at
+        // least that far apart (more when the operator waits for the sky).
+        let flats = reference.trace.filter { $0.actor == "LATISS" && $0.action == "flat" }
+        for (a, b) in zip(flats, flats.dropFirst()) {
+            let bDIT = try #require(b.attributes.first { $0.key == "dit" }.flatMap { Double($0.value) })
+            #expect(b.time - a.time >= LATISSCameraTiming().frameSeconds(exposureSeconds: bDIT) + overhead - 1e-9)
+        }
         let firstDraw = Simulation(seed: 42, trial: 0).stream("LATISS.detector").uniform()
         for (at, beforeTheEnd) in [(frameStart + dit / 2, true), (frameEnd + overhead / 2, false)] {
             var drawn: Double?
@@ -96,19 +103,33 @@ import SimKernel
     }
 
     /// The one LATISS mapping (`DetectorFidelity.detector`): a twilight flat, whose level sets the next
-    /// exposure, has ROI statistics at timing; an image nobody reads has none.
-    @Test func fidelityMapping() {
+    /// exposure, has ROI statistics at timing; an image nobody reads has none. The study's frames are
+    /// amplifier 0's 256 × 256 region of interest at roi-pixels, the whole detector at full-frame, and its
+    /// master flat is measured on amplifier 0's pixels whenever there are pixels.
+    @Test func fidelityMapping() throws {
         let w = [PixelRect(x0: 10, y0: 20, width: 8, height: 8)]
-        let expected: [DetectorFidelity: (read: Fidelity, unread: Fidelity?)] = [
-            .timing: (.roiStatistics, nil),
-            .roiStatistics: (.roiStatistics, .roiStatistics),
-            .roiPixels: (.windows(w), .windows(w)),
-            .fullFrame: (.fullFrame, .fullFrame),
+        let model = DetectorModel.latissITL3800()
+        let roi = model.roi(amplifier: 0)
+        #expect(roi.width == 256 && roi.height == 256)
+        let expected: [DetectorFidelity: (read: Fidelity, unread: Fidelity?, study: Fidelity, pixels: PixelRect?)] = [
+            .timing: (.roiStatistics, nil, .roiStatistics, nil),
+            .roiStatistics: (.roiStatistics, .roiStatistics, .roiStatistics, nil),
+            .roiPixels: (.windows(w), .windows(w), .windows([roi]), roi),
+            .fullFrame: (.fullFrame, .fullFrame, .fullFrame, model.amplifiers[0].region),
         ]
+        let p = try Self.procedure()
+        let instrument = try TwilightInstrument(preset: "auxtel-latiss", bandName: "SDSSr", modeName: "NORMAL", minimumExposureSeconds: nil)
+        let site = try Site(name: "auxtel", latitudeDegrees: -30.244789, longitudeDegrees: -70.747686, heightMetres: 2650)
         for (study, row) in expected {
-            let session = LATISSSession(settings: .withoutBlocks(roiSize: 256), context: Self.context(Simulation(seed: 1, trial: 0), fidelity: study))
-            #expect(LATISSTwilightImaging(session: session).fidelity(pixels: w[0]) == row.read, "\(study)")
+            let context = Self.context(Simulation(seed: 1, trial: 0), fidelity: study)
+            let session = LATISSSession(settings: .withoutBlocks(roiSize: 256), context: context)
+            let imaging = LATISSTwilightImaging(session: session)
+            #expect(imaging.fidelity(pixels: w[0]) == row.read, "\(study)")
             #expect(session.fidelity(windows: w) == row.unread, "\(study)")
+            let sky = TwilightSkyView(site: site, band: instrument.band, camera: instrument.camera, epochUnixSeconds: context.epochUnixSeconds)
+            let run = TwilightRun(procedure: p, context: context, instrument: instrument, sky: sky, imaging: imaging)
+            #expect(run.fidelity == row.study, "\(study)")
+            #expect(run.pixelRect == row.pixels, "\(study)")
         }
     }
 }
