@@ -103,7 +103,7 @@ import SimKernel
     }
 
     /// The one LATISS mapping (`DetectorFidelity.detector`): a twilight flat, whose level sets the next
-    /// exposure, has ROI statistics at timing; an image nobody reads has none. The study's frames are
+    /// exposure, has ROI statistics at timing (as a watched image has); an image nobody reads has none. The study's frames are
     /// amplifier 0's 256 × 256 region of interest at roi-pixels, the whole detector at full-frame, and its
     /// master flat is measured on amplifier 0's pixels whenever there are pixels.
     @Test func fidelityMapping() throws {
@@ -126,10 +126,40 @@ import SimKernel
             let imaging = LATISSTwilightImaging(session: session)
             #expect(imaging.fidelity(pixels: w[0]) == row.read, "\(study)")
             #expect(session.fidelity(windows: w) == row.unread, "\(study)")
+            #expect(session.measuredFidelity(windows: w) == row.read, "\(study)")
             let sky = TwilightSkyView(site: site, band: instrument.band, camera: instrument.camera, epochUnixSeconds: context.epochUnixSeconds)
             let run = TwilightRun(procedure: p, context: context, instrument: instrument, sky: sky, imaging: imaging)
             #expect(run.fidelity == row.study, "\(study)")
             #expect(run.pixelRect == row.pixels, "\(study)")
         }
+    }
+
+    /// On METIS the study on its own runs through a `METISSession` whose mechanisms start at the table's
+    /// defaults (METIS.Parameters.standard: IMG-LM-filter L', IMG-N-filter N2, both ND wheels OPEN), as
+    /// the study always has: "configure instrument" is 0 s for N (N2, OPEN already in), and for M' the
+    /// shorter way round the 13-slot IMG-LM wheel from L' (8 slots one way, 5 the other): 5 × 2 s + 1 s
+    /// settle = 11 s.
+    @Test(arguments: [("metis-img-n", "N", 0.0), ("metis-img-lm", "M'", 11.0)])
+    func metisStudyStartsFromTheTableDefaults(preset: String, band: String, configureSeconds: Double) throws {
+        var values: [String: ParameterValue] = [:]
+        for spec in TwilightFlats.schema.parameters {
+            if case .defaultValue(let v) = spec.requirement { values[spec.key] = v }
+        }
+        values["clear_sky_probability"] = .number(1)
+        values["n_levels"] = .integer(1)
+        values["band"] = .string(band)
+        let p = try TwilightFlats(configuration: ProcedureConfiguration(parameters: ValueSet(values), instrumentPreset: preset))
+        let sim = Simulation(seed: 42, trial: 0)
+        defer { sim.shutDown() }
+        let context = TrialContext(simulation: sim, seed: 42, trial: 0,
+                                   site: SiteLocation(name: "armazones", latitudeDegrees: -24.5899, longitudeDegrees: -70.1918, elevationMetres: 3060),
+                                   epochUnixSeconds: UTCDate.parse(Self.epoch)!, nightsUnixSeconds: [], fidelity: .timing, keepsDetail: false)
+        final class Box { var result: TrialResult? }
+        let box = Box()
+        sim.process("procedure") { box.result = try await p.runTrial(context) }
+        try sim.run(until: 3 * 86_400)
+        _ = try #require(box.result)
+        let configure = try #require(sim.steps.first { $0.name == "configure instrument" })
+        #expect(abs(configure.duration - configureSeconds) < 1e-9, "\(preset): \(configure.duration) s")
     }
 }

@@ -146,7 +146,7 @@ public final class LATISSSession {
         let illumination = try sky ?? Illumination(photonsPerSecondPerPixel: type == .flat ? try photonRate(filter: filter, grating: grating) : 0)
         let watcher = settings.contingencies.isEmpty ? nil : watcher(type, seconds: seconds, filter: filter, grating: grating)
         let imageSeconds = settings.controlTiming.imageSeconds(exposureSeconds: seconds, stream: overheadStream)
-        guard let f = fidelity(measured: watcher != nil || measured) else {
+        guard let f = watcher != nil || measured ? measuredFidelity() : fidelity() else {
             try await sim.timeout(imageSeconds)
             imageNumber += 1
             return nil
@@ -176,12 +176,13 @@ public final class LATISSSession {
     }
 
     /// The one mapping from the study's fidelity to a LATISS frame's (`DetectorFidelity.detector`): nil is
-    /// no image (timing), unless the frame's counts are read (`measured`: a watched image, a twilight flat
-    /// whose level sets the next exposure), which then has ROI statistics. `windows` are the pixels the
-    /// caller reads at roi-pixels; none is every amplifier's region of interest.
-    func fidelity(windows: [PixelRect]? = nil, measured: Bool = false) -> Fidelity? {
-        context.fidelity.detector(windows: windows) ?? (measured ? .roiStatistics : nil)
-    }
+    /// no image (timing). `windows` are the pixels the caller reads at roi-pixels; none is every
+    /// amplifier's region of interest.
+    func fidelity(windows: [PixelRect]? = nil) -> Fidelity? { context.fidelity.detector(windows: windows) }
+
+    /// A frame whose counts are read (a watched image; a twilight flat, whose level sets the next
+    /// exposure): the same mapping, and ROI statistics at timing.
+    func measuredFidelity(windows: [PixelRect]? = nil) -> Fidelity { fidelity(windows: windows) ?? .roiStatistics }
 
     /// One frame on the camera: it occupies the camera `seconds` (exposure, readout and whatever the
     /// caller counts with them), and only then are its pixels drawn from "LATISS.detector", so a draw

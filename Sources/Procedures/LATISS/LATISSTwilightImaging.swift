@@ -10,7 +10,7 @@ struct LATISSTwilightImaging: TwilightImaging {
     var simulator: DetectorSimulator { session.detector }
     var auxTel: AuxTel? { session.auxTel }
 
-    func fidelity(pixels: PixelRect) -> Fidelity { session.fidelity(windows: [pixels], measured: true) ?? .roiStatistics }
+    func fidelity(pixels: PixelRect) -> Fidelity { session.measuredFidelity(windows: [pixels]) }
 
     /// The filter in; a jam is cleared and the move retried once (`TwilightTelescope.move`).
     func configure(_ instrument: TwilightInstrument) async throws {
