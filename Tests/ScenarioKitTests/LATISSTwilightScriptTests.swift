@@ -38,16 +38,28 @@ import Testing
         }
     }
 
-    func trial(epoch: String) throws -> (result: TrialResult, steps: [StepRecord]) {
+    func trial(epoch: String, detector: String = "roi-statistics") throws -> (result: TrialResult, steps: [StepRecord]) {
         let text = """
         name: t
         procedure: latiss
         site: auxtel
         epoch: \(epoch)
         run: [BLOCK-twilight-flats-latiss]
-        study: {trials: 1, seed: 1, detector: roi-statistics}
+        study: {trials: 1, seed: 1, detector: \(detector)}
         """
         return try runTrial(documentTiming(try ScenarioLoader.parse(text, file: repositoryRoot + "/Scenarios/t.yaml")))
+    }
+
+    /// The script reads every flat's counts, so at timing its flats are still simulated, at ROI
+    /// statistics (`LATISSSession.measuredFidelity`): the flats, and so every exposure time and wait,
+    /// are those of the roi-statistics trial.
+    @Test func atTimingTheFlatsAreStillMeasured() throws {
+        let timing = try trial(epoch: "2026-03-20T22:55:00Z", detector: "timing")
+        let statistics = try trial(epoch: "2026-03-20T22:55:00Z")
+        #expect(timing.result.metrics["twilight_flats"] == statistics.result.metrics["twilight_flats"])
+        let series = { (steps: [StepRecord]) in steps.filter { $0.name == "take a series of exposures" }.map(\.duration) }
+        #expect(!series(statistics.steps).isEmpty)
+        #expect(series(timing.steps) == series(statistics.steps))
     }
 
     @Test func eveningFlatsWaitInThirtySecondStepsThenTakeTheDarks() throws {
