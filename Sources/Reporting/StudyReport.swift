@@ -124,12 +124,22 @@ public enum StudyReport {
             if !title.isEmpty { page.addParagraph(pointHeadline(p, s.metrics)) }
             page.addTable(outcomeTable(p))
             addDuration(&page, p, label: title.isEmpty ? "" : " at \(title)")
+            if let svg = TimeUseReport.figure(p, title: "Where the time goes\(title.isEmpty ? "" : " at \(title)")") {
+                page.addSubsection("Where the time goes\(title.isEmpty ? "" : " at \(title)")")
+                page.addFigure(svg: svg, caption: TimeUseReport.caption)
+            }
             if !p.steps.isEmpty {
                 page.addSubsection("Time per step\(title.isEmpty ? "" : " at \(title)")")
                 page.addParagraph("Each row is a step's share of its parent (the whole trial at the top level); a step with sub-steps opens to them, and the time inside none of them is its own row, so every level sums to 100 %. Steps in parallel split the time they overlap.")
                 page.addMarkup(StepTreeReport.html(p))
             }
             if !title.isEmpty { page.addTable(metricTable(s.metrics, p, caption: "Metrics at \(title)")) }
+        }
+
+        if let r = s.sensitivity, !r.parameters.isEmpty {
+            page.addSection("Sensitivity: which timing number drives the duration")
+            page.addParagraph("Each timing parameter with a documented range is set to the low and the high end of that range, one at a time, on the same \(r.trials) trials (common random numbers: trial i draws the same random numbers at every end). A parameter worth measuring at the telescope is one whose bars are long; one that cannot change the duration has bars of exactly 0.")
+            for f in SensitivityReport.figures(r) { page.addFigure(svg: f.svg, caption: f.caption) }
         }
 
         page.addSection(sweep ? "Metrics, pooled over all \(s.points.count) sweep points" : "Metrics")

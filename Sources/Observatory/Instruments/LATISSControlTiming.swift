@@ -99,6 +99,14 @@ public struct LATISSControlTiming: Sendable, Equatable {
         camera.frameSeconds(exposureSeconds: exposureSeconds) + imageOverhead.sample(stream)
     }
 
+    /// The same image cut into what it is spent on: the call's overhead (one draw, as `imageSeconds`) and
+    /// the camera's readout; `totalSeconds` is exactly what `imageSeconds` gives for that draw.
+    public func imageParts(exposureSeconds: Double, stream: RandomStream) -> (overheadSeconds: Double, readoutSeconds: Double, totalSeconds: Double) {
+        let overhead = imageOverhead.sample(stream)
+        let frame = camera.frameSeconds(exposureSeconds: exposureSeconds)
+        return (overhead, frame - exposureSeconds, frame + overhead)
+    }
+
     /// The wait for the OODS after the last image of a type (capped at the script's timeout).
     public func ingestionWaitSeconds(stream: RandomStream) -> Double {
         min(ingestionWait.sample(stream), oodsTimeoutSeconds)

@@ -62,7 +62,7 @@ public final class Chopper {
     /// Powers on and goes home: a new true home offset.
     public func powerOn() async throws {
         let sim = simulation
-        try await sim.step("\(name) power on", lane: lane) {
+        try await sim.step("\(name) power on", lane: lane, use: .mechanism) {
             try await resource.using {
                 try await sim.timeout(parameters.powerOnSeconds)
                 let s = sim.stream("\(name).home")
@@ -81,7 +81,7 @@ public final class Chopper {
     /// Moves to `offset` relative to home (a grid offset of the distortion procedure, say).
     public func move(to offset: SkyOffset) async throws {
         let sim = simulation
-        try await sim.step("\(name) offset (\(offset.xMas), \(offset.yMas)) mas", lane: lane) {
+        try await sim.step("\(name) offset (\(offset.xMas), \(offset.yMas)) mas", lane: lane, use: .mechanism) {
             try await resource.using {
                 guard isPowered else { throw MotionError.notPowered(device: name) }
                 try await sim.timeout(parameters.moveSeconds)

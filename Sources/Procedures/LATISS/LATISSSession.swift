@@ -92,7 +92,7 @@ public final class LATISSSession {
             return
         }
         let lane = csc.split(separator: ":").first.map(String.init) ?? csc
-        try await sim.step("set_summary_state \(csc) \(state.rawValue)", lane: lane) {
+        try await sim.step("set_summary_state \(csc) \(state.rawValue)", lane: lane, use: .cscTransition) {
             try await sim.timeout(2 * settings.auxTel.whiteLight.transitionSeconds)
         }
     }
@@ -126,7 +126,12 @@ public final class LATISSSession {
         let start = sim.now
         let rate = type == .flat ? try photonRate(filter: filter, grating: grating) : 0
         let watcher = settings.contingencies.isEmpty ? nil : watcher(type, seconds: seconds, filter: filter, grating: grating)
-        try await sim.timeout(settings.controlTiming.imageSeconds(exposureSeconds: seconds, stream: overheadStream))
+        // Overhead, exposure, readout as three leaves of the step tree (one time use each); the readout ends
+        // at start + the image's time exactly, where one uncut wait did.
+        let parts = settings.controlTiming.imageParts(exposureSeconds: seconds, stream: overheadStream)
+        try await sim.step("image overhead", lane: "LATISS", use: .readoutOverhead) { try await sim.timeout(max(0, parts.overheadSeconds)) }
+        if seconds > 0 { try await sim.step("exposure", lane: "LATISS", use: .exposure) { try await sim.timeout(seconds) } }
+        try await sim.step("readout", lane: "LATISS", use: .readoutOverhead) { try await sim.wait(until: start + parts.totalSeconds) }
         imageNumber += 1
         guard let f = fidelity ?? (watcher != nil ? .roiStatistics : nil) else { return nil }
         var request = ExposureRequest(ditSeconds: seconds, illumination: Illumination(photonsPerSecondPerPixel: rate),
@@ -193,7 +198,7 @@ public final class LATISSSession {
     public func waitForIngestion() async throws {
         let seconds = settings.controlTiming.ingestionWaitSeconds(stream: ingestionStream)
         guard seconds > 0 else { return }
-        try await sim.step("wait image_in_oods", lane: "OODS") { try await sim.timeout(seconds) }
+        try await sim.step("wait image_in_oods", lane: "OODS", use: .dataWait) { try await sim.timeout(seconds) }
     }
 
     /// The OCPS jobs one make_latiss_calibrations run started: when each will be done.
@@ -209,7 +214,7 @@ public final class LATISSSession {
         if settings.controlTiming.backgroundVerification {
             jobs.endSeconds.append(sim.now + seconds)
         } else {
-            try await sim.step("cp_verify \(type)", lane: "OCPS") { try await sim.timeout(seconds) }
+            try await sim.step("cp_verify \(type)", lane: "OCPS", use: .dataWait) { try await sim.timeout(seconds) }
         }
     }
 
@@ -220,7 +225,7 @@ public final class LATISSSession {
         let limit = settings.controlTiming.backgroundTaskTimeoutSeconds * Double(jobs.endSeconds.count)
         let seconds = min(max(0, last - sim.now), limit)
         guard seconds > 0 else { return }
-        try await sim.step("wait_for_background_tasks", lane: "OCPS") { try await sim.timeout(seconds) }
+        try await sim.step("wait_for_background_tasks", lane: "OCPS", use: .dataWait) { try await sim.timeout(seconds) }
     }
 
     /// The operator's note in the trace; the text is built only when a trace is kept.

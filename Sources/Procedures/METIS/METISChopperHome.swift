@@ -134,7 +134,7 @@ struct METISChopperHome: Procedure {
         }
         let lm: ExposureResult?
         do {
-            lm = try await sim.step("Start Exposure", lane: "IMG-LM") {
+            lm = try await sim.step("Start Exposure", lane: "IMG-LM", use: .other) {
                 try await lmCamera.expose(step: "Start exposures with the IMG-LM with the requested DIT and NDIT", ditSeconds: dit,
                                           ndit: ndit, modeName: mode,
                                           illumination: Illumination(scene: views.lmScene(wcu: wcu, filter: filter, nd: nd)),
@@ -146,9 +146,9 @@ struct METISChopperHome: Procedure {
         }
         let wfs = try await wfsTask.value()
 
-        try await sim.step("End Exposure", lane: "DCS") {
-            try await sim.step("Collect headers", lane: "DCS") { try await sim.timeout(headerSeconds) }
-            try await sim.step("Send file to ESO Archive", lane: "archive") { try await sim.timeout(archiveSeconds) }
+        try await sim.step("End Exposure", lane: "DCS", use: .dataWait) {
+            try await sim.step("Collect headers", lane: "DCS", use: .dataWait) { try await sim.timeout(headerSeconds) }
+            try await sim.step("Send file to ESO Archive", lane: "archive", use: .dataWait) { try await sim.timeout(archiveSeconds) }
         }
 
         var frames: [Frame] = []
@@ -199,18 +199,18 @@ struct METISChopperHome: Procedure {
     func setupWCU(_ metis: METIS, camera: METISCamera, ctx: TrialContext, metrics: inout [String: Double]) async throws -> PixelWindow? {
         let sim = ctx.simulation
         let bb = metis.wcu.blackbody
-        return try await sim.step("Setup WCU", lane: "WCU") { () async throws -> PixelWindow? in
-            try await sim.step("Move periscopic arm to IN", lane: "WCU") { try await metis.wcu.periscopeArm.move(to: "IN") }
+        return try await sim.step("Setup WCU", lane: "WCU", use: .mechanism) { () async throws -> PixelWindow? in
+            try await sim.step("Move periscopic arm to IN", lane: "WCU", use: .mechanism) { try await metis.wcu.periscopeArm.move(to: "IN") }
             let setAt = sim.now
-            try await sim.step("Set temperature of the blackbody to specified temperature", lane: "WCU") { bb.setTemperature(kelvin: bbKelvin) }
-            try await sim.step("Wait for about 45 minutes (warming up time)", lane: "WCU") { try await bb.waitUntilReadyRetryingHeater() }
+            try await sim.step("Set temperature of the blackbody to specified temperature", lane: "WCU", use: .lamp) { bb.setTemperature(kelvin: bbKelvin) }
+            try await sim.step("Wait for about 45 minutes (warming up time)", lane: "WCU", use: .lamp) { try await bb.waitUntilReadyRetryingHeater() }
             metrics["warmup_s"] = sim.now - setAt
-            try await sim.step("Set WCU-FP2.1 to LM-pinhole", lane: "WCU") { try await metis.wcu.fp21.move(to: "LM-pinhole") }
-            try await sim.step("Set WCU-PP1 to ELT mask", lane: "WCU") { try await metis.wcu.pp1.move(to: "ELT mask") }
-            let detectable = try await sim.step("Check the power readout", lane: "WCU") { bb.isPowerDetectable }
+            try await sim.step("Set WCU-FP2.1 to LM-pinhole", lane: "WCU", use: .mechanism) { try await metis.wcu.fp21.move(to: "LM-pinhole") }
+            try await sim.step("Set WCU-PP1 to ELT mask", lane: "WCU", use: .mechanism) { try await metis.wcu.pp1.move(to: "ELT mask") }
+            let detectable = try await sim.step("Check the power readout", lane: "WCU", use: .lamp) { bb.isPowerDetectable }
             sim.record("WCU-BB", "power readout", ["watts": "\(bb.radiatedPowerWatts)", "detectable": "\(detectable)"])
             guard detectable else { throw ProcedureAbort(cause: "no_power_readout", metrics: metrics) }
-            try await sim.step("Set WCU-BB-aperture-mask to CLOSE", lane: "WCU") { try await metis.wcu.bbApertureMask.move(to: "CLOSE") }
+            try await sim.step("Set WCU-BB-aperture-mask to CLOSE", lane: "WCU", use: .mechanism) { try await metis.wcu.bbApertureMask.move(to: "CLOSE") }
             var wcu = WCUSource()
             wcu.blackbodyKelvin = bb.temperatureKelvin
             wcu.apertureMaskOpen = false
@@ -220,22 +220,22 @@ struct METISChopperHome: Procedure {
             let rect = window(around: (1024, 1024), in: camera.model)
             let bg = try await camera.expose(step: "take background measurement", ditSeconds: dit, ndit: ndit, modeName: mode,
                                              illumination: background, fidelity: ctx.fidelity == .timing ? nil : .windows([rect]))
-            try await sim.step("Set WCU-BB-aperture-mask to OPEN", lane: "WCU") { try await metis.wcu.bbApertureMask.move(to: "OPEN") }
+            try await sim.step("Set WCU-BB-aperture-mask to OPEN", lane: "WCU", use: .mechanism) { try await metis.wcu.bbApertureMask.move(to: "OPEN") }
             return bg?.windows.first
         }
     }
 
     /// Setup CFO and subsystems, bullet by bullet, in document order.
     func setupCFO(_ metis: METIS, _ sim: Simulation) async throws {
-        try await sim.step("Setup CFO and subsystems", lane: "CFO") {
-            try await sim.step("Set CFO-PP1 to PPS-CFO1", lane: "CFO") { try await metis.cfo.pp1MaskWheel.move(to: "PPS-CFO1") }
-            try await sim.step("Set CFO-FP2 to FIELD-11", lane: "CFO") { try await metis.cfo.fp2.move(to: "FIELD-11") }
-            try await sim.step("Set LMS beamsplitter pickoff wheel to OUT", lane: "LMS") { try await metis.lmsPickoff.move(to: "OUT") }
-            try await sim.step("Set the IMG-LM mask to SPM-LM", lane: "IMG-LM") { try await metis.imgLM.mask.move(to: "SPM-LM") }
-            try await sim.step("Set the IMG-LM science filter to the specified filter", lane: "IMG-LM") {
+        try await sim.step("Setup CFO and subsystems", lane: "CFO", use: .mechanism) {
+            try await sim.step("Set CFO-PP1 to PPS-CFO1", lane: "CFO", use: .mechanism) { try await metis.cfo.pp1MaskWheel.move(to: "PPS-CFO1") }
+            try await sim.step("Set CFO-FP2 to FIELD-11", lane: "CFO", use: .mechanism) { try await metis.cfo.fp2.move(to: "FIELD-11") }
+            try await sim.step("Set LMS beamsplitter pickoff wheel to OUT", lane: "LMS", use: .mechanism) { try await metis.lmsPickoff.move(to: "OUT") }
+            try await sim.step("Set the IMG-LM mask to SPM-LM", lane: "IMG-LM", use: .mechanism) { try await metis.imgLM.mask.move(to: "SPM-LM") }
+            try await sim.step("Set the IMG-LM science filter to the specified filter", lane: "IMG-LM", use: .mechanism) {
                 try await metis.imgLM.filter.move(to: filter.name)
             }
-            try await sim.step("Set the IMG-LM neutral density filter to the specified filter", lane: "IMG-LM") {
+            try await sim.step("Set the IMG-LM neutral density filter to the specified filter", lane: "IMG-LM", use: .mechanism) {
                 try await metis.imgLM.neutralDensity.move(to: nd.rawValue)
             }
         }

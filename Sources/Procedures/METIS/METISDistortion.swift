@@ -230,7 +230,7 @@ struct METISDistortion: Procedure {
         do {
             let chopperOn: SimProcess<Void>? = usesChopper ? sim.process("chopper power on") { try await metis.chopper.powerOn() } : nil
             let setup = sim.process("setup") {
-                try await sim.step("Setup instrument for the observing mode and insert grid into WCU FP1", lane: "METIS") {
+                try await sim.step("Setup instrument for the observing mode and insert grid into WCU FP1", lane: "METIS", use: .mechanism) {
                     let moves = try ([(device: "WCU-FP1", position: variant.fp1Position)] + variant.setup + imagerMoves(metis)).map { m in
                         (try metis.device(m.device), m.position)
                     }
@@ -238,7 +238,7 @@ struct METISDistortion: Procedure {
                 }
             }
             do {
-                try await sim.step("Warm up WCU BB", lane: "WCU") {
+                try await sim.step("Warm up WCU BB", lane: "WCU", use: .lamp) {
                     let setAt = sim.now
                     bb.setTemperature(kelvin: bbKelvin)
                     try await bb.waitUntilReadyRetryingHeater()
@@ -253,7 +253,7 @@ struct METISDistortion: Procedure {
             }
             wcu.blackbodyKelvin = bb.temperatureKelvin
 
-            try await sim.step("Close WCU BB shutters", lane: "WCU") { try await metis.wcu.bbApertureMask.move(to: "CLOSE") }
+            try await sim.step("Close WCU BB shutters", lane: "WCU", use: .mechanism) { try await metis.wcu.bbApertureMask.move(to: "CLOSE") }
             wcu.apertureMaskOpen = false
             let closedScene = scene(wcu: wcu, truth: truth, holeErrors: holeErrors, poseIndex: 0, shift: (0, 0))
             let bgFidelity: Fidelity? = ctx.fidelity == .timing ? nil : (pixels ? .windows(allRects) : .roiStatistics)
@@ -264,7 +264,7 @@ struct METISDistortion: Procedure {
             let bg = try await camera.expose(step: "Take a background measurement", ditSeconds: dit, ndit: ndit, modeName: variant.modeName,
                                              illumination: Illumination(scene: bgScene), fidelity: bgFidelity, header: header)
             if let bg, pixels { for w in bg.windows { background[w.rect] = w } }
-            try await sim.step("Open WCU BB shutters", lane: "WCU") { try await metis.wcu.bbApertureMask.move(to: "OPEN") }
+            try await sim.step("Open WCU BB shutters", lane: "WCU", use: .mechanism) { try await metis.wcu.bbApertureMask.move(to: "OPEN") }
             wcu.apertureMaskOpen = true
 
             let mode = try camera.model.mode(named: variant.modeName)
@@ -288,7 +288,7 @@ struct METISDistortion: Procedure {
 
             for (pi, o) in poses.enumerated() {
                 if pi > 0 {
-                    try await sim.step("Move grid by known offsets in the field using the chopper", lane: "chopper") {
+                    try await sim.step("Move grid by known offsets in the field using the chopper", lane: "chopper", use: .mechanism) {
                         try await metis.chopper.move(to: SkyOffset(xMas: o.u * 1000, yMas: o.v * 1000))
                     }
                 }
@@ -298,7 +298,7 @@ struct METISDistortion: Procedure {
                 let shift = (rel.xMas / 1000, rel.yMas / 1000)
                 let gridScene = scene(wcu: wcu, truth: truth, holeErrors: holeErrors, poseIndex: pi, shift: shift, poseHoles: poseHoles)
                 measured[pi] = poseHoles[pi].map { _ in (0, 0, 0) }
-                try await sim.step("Take a series of exposures of the grid", lane: variant.lane) {
+                try await sim.step("Take a series of exposures of the grid", lane: variant.lane, use: .other) {
                     for e in 0..<nExposures {
                         let fidelity: Fidelity? = ctx.fidelity == .timing ? nil : (pixels ? .windows(rects[pi]) : .roiStatistics)
                         let r = try await camera.expose(step: "Grid exposure", ditSeconds: dit, ndit: ndit, modeName: variant.modeName,
