@@ -21,6 +21,12 @@ public struct SensitivityResult: Sendable, Equatable {
         public var standardError: Double
         public var lower95: Double
         public var upper95: Double
+        public init(delta: Double, standardError: Double, lower95: Double, upper95: Double) {
+            self.delta = delta
+            self.standardError = standardError
+            self.lower95 = lower95
+            self.upper95 = upper95
+        }
     }
 
     public struct End: Sendable, Equatable {

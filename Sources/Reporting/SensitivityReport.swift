@@ -62,11 +62,23 @@ public struct TornadoFigure: Sendable {
         public var low: SensitivityResult.Effect
         public var highLabel: String
         public var high: SensitivityResult.Effect
+        public init(label: String, lowLabel: String, low: SensitivityResult.Effect, highLabel: String, high: SensitivityResult.Effect) {
+            self.label = label
+            self.lowLabel = lowLabel
+            self.low = low
+            self.highLabel = highLabel
+            self.high = high
+        }
     }
 
     public var title: String
     public var rows: [Row]
     public var width: Double = 900
+
+    public init(title: String, rows: [Row]) {
+        self.title = title
+        self.rows = rows
+    }
 
     static let rowHeight = 30.0
     static let labelFont = 11.0

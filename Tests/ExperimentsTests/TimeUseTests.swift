@@ -129,6 +129,38 @@ struct TimeUseProbe: Procedure {
         #expect(abs(r.rows.first { $0.use == .exposure }!.meanSeconds - 28) < 1e-9)
     }
 
+    /// latiss-weekly: every image the block files ask for (37 BIAS, 39 DARK, 165 FLAT) is an `image
+    /// overhead` leaf, an `exposure` leaf when its exposure time is > 0 (not the biases), and a `readout`
+    /// leaf of exactly the camera's 2.0 s (base_camera.py read_out_time), back to back.
+    @Test func latissImagesAreOverheadExposureReadoutLeaves() throws {
+        let text = try String(contentsOf: LATISSLevelSeriesTests.root.appendingPathComponent("Scenarios/latiss-weekly.yaml"), encoding: .utf8)
+        var s = try ScenarioLoader.parse(text, file: "latiss-weekly.yaml")
+        s.study.fidelity = .timing
+        let procedure = try StudyRunner.procedures(for: s)[0]
+        let run = try #require(try (0..<20).lazy.map {
+            try StudyRunner.runTrial(procedure, scenario: s, point: s.sweepPoints[0], trial: $0)
+        }.first { $0.result.metrics["restarts"] == 0 })
+        let counts = try LATISSLevelSeriesTests.blockImageCounts(["BLOCK-309", "BLOCK-295", "BLOCK-310"])
+        let images = counts.values.reduce(0, +)
+        let overheads = run.steps.indices.filter { run.steps[$0].name == "image overhead" }
+        let exposures = run.steps.filter { $0.name == "exposure" }
+        let readouts = run.steps.indices.filter { run.steps[$0].name == "readout" }
+        #expect(images == 241 && overheads.count == images && readouts.count == images)
+        #expect(exposures.count == counts["DARK"]! + counts["FLAT"]!)
+        #expect(exposures.allSatisfy { $0.use == .exposure && $0.duration > 0 })
+        for (o, r) in zip(overheads, readouts) {
+            #expect(run.steps[o].use == .readoutOverhead && run.steps[r].use == .readoutOverhead)
+            #expect(abs(run.steps[r].duration - 2.0) < 1e-9, "readout \(run.steps[r].duration)")
+            // One image: the readout ends where the overhead + exposure + readout of one wait would.
+            let image = run.steps[r].end - run.steps[o].start
+            let exposure = run.steps[(o + 1)..<r].filter { $0.name == "exposure" }.map(\.duration).reduce(0, +)
+            #expect(abs(image - (run.steps[o].duration + exposure + 2.0)) < 1e-9)
+        }
+        let uses = TimeUseAttribution.seconds(run.steps, window: 0...run.durationSeconds)
+        #expect(abs((uses[.exposure] ?? 0) - exposures.map(\.duration).reduce(0, +)) < 1e-6)
+        #expect(abs(uses.values.reduce(0, +) - run.durationSeconds) < 1e-6)
+    }
+
     /// The breakdown survives state.json and a merge of shards exactly.
     @Test func survivesTheStateFileAndMerge() throws {
         let s = try testScenario()
