@@ -96,6 +96,13 @@ struct SensitivityProbe: Procedure {
         state.sensitivity = one
         let back = try StateFile.read(data: Data(StateFile.json(state).text().utf8), name: "state.json")
         #expect(back.sensitivity == one)
+        // Only the part holding trial 0 computed it; a merge keeps it whatever the order of the parts.
+        let rest = try StudyRunner.run(s, options: RunOptions(threads: 1, trialRange: 0..<10))
+        var first = try StudyRunner.run(s, options: RunOptions(threads: 1, trialRange: 10..<20))
+        first.sensitivity = nil
+        var withIt = rest
+        withIt.sensitivity = one
+        #expect(try StudyMerge.merge([first, withIt]).sensitivity == one)
         guard case .object(let top) = SummaryJSON.json(back), case .object(let sens)? = top["sensitivity"], case .array(let ps)? = sens["parameters"] else {
             Issue.record("summary.json has no sensitivity"); return
         }

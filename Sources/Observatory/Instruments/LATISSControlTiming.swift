@@ -99,12 +99,11 @@ public struct LATISSControlTiming: Sendable, Equatable {
         camera.frameSeconds(exposureSeconds: exposureSeconds) + imageOverhead.sample(stream)
     }
 
-    /// The same image cut into what it is spent on: the call's overhead (one draw, as `imageSeconds`) and
-    /// the camera's readout; `totalSeconds` is exactly what `imageSeconds` gives for that draw.
-    public func imageParts(exposureSeconds: Double, stream: RandomStream) -> (overheadSeconds: Double, readoutSeconds: Double, totalSeconds: Double) {
+    /// The same image's overhead (one draw, as `imageSeconds`) and its whole time, exactly what
+    /// `imageSeconds` gives for that draw: the caller cuts it into overhead, exposure and readout.
+    public func imageParts(exposureSeconds: Double, stream: RandomStream) -> (overheadSeconds: Double, totalSeconds: Double) {
         let overhead = imageOverhead.sample(stream)
-        let frame = camera.frameSeconds(exposureSeconds: exposureSeconds)
-        return (overhead, frame - exposureSeconds, frame + overhead)
+        return (overhead, camera.frameSeconds(exposureSeconds: exposureSeconds) + overhead)
     }
 
     /// The wait for the OODS after the last image of a type (capped at the script's timeout).
