@@ -154,7 +154,15 @@ public enum StudyReport {
 
         if let d = detail {
             page.addSection("Timeline of the median trial" + (sweep ? " (first sweep point)" : ""))
-            let spans = d.steps.indices.filter { d.steps[$0].end > d.startSeconds || d.steps[$0].start >= d.startSeconds }.map { i -> GanttSpan in
+            // The pieces of each image (overhead, exposure, readout leaves on their parent's lane) would be
+            // hundreds of slivers over their parent's bar: the time-use bar above shows where they go.
+            let parents = Set(d.steps.compactMap(\.parent))
+            let imagePiece = { (i: Int) -> Bool in
+                let st = d.steps[i]
+                guard let p = st.parent, !parents.contains(i), d.steps[p].lane == st.lane else { return false }
+                return st.use == .exposure || st.use == .readoutOverhead
+            }
+            let spans = d.steps.indices.filter { (d.steps[$0].end > d.startSeconds || d.steps[$0].start >= d.startSeconds) && !imagePiece($0) }.map { i -> GanttSpan in
                 let st = d.steps[i]
                 let context = st.parent.map { StepRecord.path(of: $0, in: d.steps).joined(separator: StepPath.separator) } ?? ""
                 return GanttSpan(name: st.name, lane: st.lane, startSeconds: st.start - d.startSeconds, endSeconds: st.end - d.startSeconds,
@@ -162,7 +170,7 @@ public enum StudyReport {
             }
             if !spans.isEmpty {
                 page.addFigure(svg: GanttChart(title: "Trial \(d.trial): \(formatDuration(seconds: d.durationSeconds)), \(d.outcome)", spans: spans).svg(),
-                               caption: "One lane per subsystem; the trial whose duration is closest to the median. A bar's tooltip gives the step's full name and the steps it belongs to (the filter or configuration of its set)."
+                               caption: "One lane per subsystem; the trial whose duration is closest to the median. The pieces of each image (its overhead, exposure and readout) are inside their step's bar, not drawn. A bar's tooltip gives the step's full name and the steps it belongs to (the filter or configuration of its set)."
                                 + (d.startSeconds > 0 ? " Time counts from the procedure's start, \(formatDuration(seconds: d.startSeconds)) after the epoch." : ""))
             }
             if !d.series.isEmpty {

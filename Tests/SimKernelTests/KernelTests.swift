@@ -92,6 +92,23 @@ final class Log<T>: @unchecked Sendable {
         try sim.run()
         #expect(log.items.count == 1)
     }
+
+    /// wait(until:) wakes at the instant itself: 0.2 + (0.9 − 0.2) is not 0.9 in doubles, so a
+    /// span cut into parts (an image's overhead, exposure, readout) could otherwise end an ulp off the uncut one.
+    @Test func waitUntilWakesAtTheInstantItself() throws {
+        let sim = Simulation()
+        let log = Log<Double>()
+        sim.process("p") {
+            try await sim.timeout(0.2)
+            try await sim.wait(until: 0.9)
+            log.add(sim.now)
+            try await sim.wait(until: 0.5)
+            log.add(sim.now)
+        }
+        try sim.run()
+        #expect(0.2 + (0.9 - 0.2) != 0.9)
+        #expect(log.items == [0.9, 0.9])
+    }
 }
 
 @Suite struct InterruptTests {
