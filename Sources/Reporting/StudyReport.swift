@@ -136,6 +136,12 @@ public enum StudyReport {
             if !title.isEmpty { page.addTable(metricTable(s.metrics, p, caption: "Metrics at \(title)")) }
         }
 
+        // A large sweep has no section per point: its breakdown is of all points pooled.
+        if sweep, shown.isEmpty, let svg = TimeUseReport.figure(pooled, title: "Where the time goes, pooled over all \(s.points.count) sweep points") {
+            page.addSection("Where the time goes, pooled over all \(s.points.count) sweep points")
+            page.addFigure(svg: svg, caption: TimeUseReport.caption)
+        }
+
         if let r = s.sensitivity, !r.parameters.isEmpty {
             page.addSection("Sensitivity: which timing number drives the duration")
             page.addParagraph("Each timing parameter with a documented range is set to the low and the high end of that range, one at a time, on the same \(r.trials) trials (common random numbers: trial i draws the same random numbers at every end). A parameter worth measuring at the telescope is one whose bars are long; one that cannot change the duration has bars of exactly 0.")
