@@ -138,20 +138,15 @@ struct TwilightRun {
     func referenceEvent() throws -> Double {
         let dayStart = (context.epochUnixSeconds / 86_400).rounded(.down) * 86_400
         let noon = dayStart + 43_200 - sky.site.localMeanTimeOffsetSeconds
-        // A 30-minute scan cannot miss the one daily crossing of −0.833° at the sites of these studies.
-        let finder = SunCrossingFinder(scanStepSeconds: 1800, toleranceSeconds: 0.5)
-        guard let sunset = try finder.sharedCrossing(site: sky.site, altitudeDegrees: TwilightEvent.sunset.altitudeDegrees,
-                                               direction: .setting, after: noon) else {
+        let finder = SunCrossingFinder.twilightPlanning
+        let events = try finder.planningEvent(site: sky.site, localMeanNoonUTCSeconds: noon, morning: morning)
+        guard events.sunset != nil else {
             // No sunset: the Sun stays up (polar day) or never came up (polar night); its noon altitude says which.
             let noonAltitude = finder.algorithm.position(site: sky.site, utcSeconds: noon).altitudeDegrees
             throw NoTwilight(polarDay: noonAltitude > TwilightEvent.sunset.altitudeDegrees)
         }
-        if !morning { return sunset - context.epochUnixSeconds }
-        guard let sunrise = try finder.sharedCrossing(site: sky.site, altitudeDegrees: TwilightEvent.sunrise.altitudeDegrees,
-                                                direction: .rising, after: sunset) else {
-            throw NoTwilight(polarDay: false)
-        }
-        return sunrise - context.epochUnixSeconds
+        guard let event = events.event else { throw NoTwilight(polarDay: false) }
+        return event - context.epochUnixSeconds
     }
 
     // MARK: - The procedure
