@@ -22,38 +22,55 @@ public enum TimeUseAttribution {
         }
         // Ends before starts at one instant: a step that ends as its successor starts is not running then.
         events.sort { ($0.time, $0.start ? 1 : 0, $0.index) < ($1.time, $1.start ? 1 : 0, $1.index) }
-        var running = Set<Int>()
+        // The running steps, in start order; a handful at any instant, so plain arrays beat sets here.
+        var running: [Int] = []
+        var effectiveParent: [Int] = []
+        var weight: [Double] = []
+        var hasChild: [Bool] = []
         var last = window.lowerBound
         var k = 0
         while k <= events.count {
             let t = k < events.count ? events[k].time : window.upperBound
             let dt = t - last
-            if dt > 0 { split(dt, running: running, steps: steps, into: &out) }
+            if dt > 0 { split(dt, running: running, steps: steps, parent: &effectiveParent, weight: &weight, hasChild: &hasChild, into: &out) }
             last = max(last, t)
             guard k < events.count else { break }
             // Apply every event at this instant before the next interval.
             while k < events.count, events[k].time == t {
-                if events[k].start { running.insert(events[k].index) } else { running.remove(events[k].index) }
+                if events[k].start { running.append(events[k].index) } else if let j = running.firstIndex(of: events[k].index) { running.remove(at: j) }
                 k += 1
             }
         }
         return out
     }
 
-    /// Shares `dt` seconds among the running steps as the type's comment says.
-    static func split(_ dt: Double, running: Set<Int>, steps: [StepRecord], into out: inout [TimeUse: Double]) {
+    /// Shares `dt` seconds among the running steps as the type's comment says. A parent always starts
+    /// before its sub-steps, so in `running` (start order) it comes first and its weight is known when
+    /// its sub-steps' are computed.
+    static func split(_ dt: Double, running: [Int], steps: [StepRecord], parent: inout [Int], weight: inout [Double],
+                      hasChild: inout [Bool], into out: inout [TimeUse: Double]) {
         guard !running.isEmpty else { out[.other, default: 0] += dt; return }
-        var children: [Int: [Int]] = [:]
-        for i in running.sorted() {
+        let r = running.count
+        parent.removeAll(keepingCapacity: true)
+        weight.removeAll(keepingCapacity: true)
+        hasChild.removeAll(keepingCapacity: true)
+        // The nearest running ancestor of each running step, as a position in `running` (-1: the top).
+        for i in running {
             var p = steps[i].parent
-            while let q = p, !running.contains(q) { p = steps[q].parent }
-            children[p ?? -1, default: []].append(i)
+            var position = -1
+            while let q = p {
+                if let j = running.firstIndex(of: q) { position = j; break }
+                p = steps[q].parent
+            }
+            parent.append(position)
+            weight.append(0)
+            hasChild.append(false)
         }
-        func give(_ node: Int, _ amount: Double) {
-            guard let kids = children[node], !kids.isEmpty else { out[steps[node].use, default: 0] += amount; return }
-            let each = amount / Double(kids.count)
-            for c in kids { give(c, each) }
+        for a in 0..<r where parent[a] >= 0 { hasChild[parent[a]] = true }
+        for a in 0..<r {
+            let siblings = (0..<r).reduce(0) { $0 + (parent[$1] == parent[a] ? 1 : 0) }
+            weight[a] = (parent[a] < 0 ? dt : weight[parent[a]]) / Double(siblings)
         }
-        give(-1, dt)
+        for a in 0..<r where !hasChild[a] { out[steps[running[a]].use, default: 0] += weight[a] }
     }
 }

@@ -429,6 +429,20 @@ struct Validator {
                 break
             }
         }
+        // Every end of every sensitivity range must be a configuration the procedure accepts.
+        if diagnostics.isEmpty, let sensitivity = study.sensitivity {
+            outer: for r in sensitivity.ranges {
+                for v in [r.lower, r.upper] {
+                    var c = scenario.configuration
+                    c[path: r.path] = .number(v)
+                    do { _ = try procedureType.init(configuration: c) } catch {
+                        self.error(at: marks["study.sensitivity"], "study.sensitivity",
+                                   "\(r.path) = \(NumberText.shortest(v)) (an end of its documented range) is rejected: \((error as? ConfigurationError)?.message ?? "\(error)")")
+                        break outer
+                    }
+                }
+            }
+        }
         guard diagnostics.isEmpty else { return nil }
         scenario.siteLine = nodes["site"]?.key.mark?.line
         scenario.contentDigest = ScenarioDigest.of(scenario)

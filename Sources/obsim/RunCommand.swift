@@ -178,7 +178,9 @@ struct Run: ParsableCommand {
             if scenario.study.sensitivity != nil, !state.partial, range.lowerBound == 0 {
                 do {
                     state.sensitivity = try SensitivityStudy.run(scenario, threads: threads, shouldStop: { stopRequested.load(ordering: .relaxed) },
-                                                                 progress: { done, all in printError("obsim: sensitivity: \(done) of \(all) runs of \(scenario.study.sensitivity!.trials) trials") })
+                                                                 progress: { done, all in
+                                                                     if done == 0 || done == all { printError("obsim: sensitivity: \(done) of \(all) runs of \(scenario.study.sensitivity!.trials) trials") }
+                                                                 })
                 } catch is SensitivityStudy.Stopped {
                     printError("obsim: note: stopped during study.sensitivity; the report has every trial but no sensitivity section")
                 }

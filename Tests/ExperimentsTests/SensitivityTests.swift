@@ -31,6 +31,7 @@ struct SensitivityProbe: Procedure {
         exposure = c.parameters.double("exposure")
         overhead = c.parameters.double("overhead")
         gain = c.parameters.double("gain")
+        if Double(n) * exposure > 1200 { throw ConfigurationError(path: "parameters.exposure", "n_images × exposure must stay under 1200 s") }
     }
 
     func runTrial(_ context: TrialContext) async throws -> TrialResult {
@@ -46,13 +47,13 @@ struct SensitivityProbe: Procedure {
 }
 
 @Suite struct SensitivityTests {
-    static func scenario(_ sensitivity: String = "{trials: 150}", sweep: String = "") throws -> Scenario {
+    static func scenario(_ sensitivity: String = "{trials: 150}", sweep: String = "", images: Int = 10) throws -> Scenario {
         ProcedureRegistry.register(SensitivityProbe.self)
         return try ScenarioLoader.parse("""
             name: probe
             procedure: sensitivity-probe
             parameters:
-              n_images: 10
+              n_images: \(images)
             study:
               trials: 20
               seed: 5
@@ -113,8 +114,8 @@ struct SensitivityProbe: Procedure {
     }
 
     @Test func badSensitivityIsReportedWithItsLine() {
-        func problems(_ text: String, sweep: String = "") -> String {
-            do { _ = try Self.scenario(text, sweep: sweep); return "" } catch { return "\(error)" }
+        func problems(_ text: String, sweep: String = "", images: Int = 10) -> String {
+            do { _ = try Self.scenario(text, sweep: sweep, images: images); return "" } catch { return "\(error)" }
         }
         #expect(problems("{trials: 10, parameters: [parameters.n_images]}").contains("probe.yaml:8:"))
         #expect(problems("{trials: 10, parameters: [parameters.n_images]}").contains("has no documented range; allowed: parameters.exposure, parameters.overhead, parameters.gain"))
@@ -123,5 +124,7 @@ struct SensitivityProbe: Procedure {
         #expect(problems("{trials: 10, every: 2}").contains("unknown key `every`"))
         #expect(problems("{trials: 10}", sweep: "  sweep: [{parameter: parameters.n_images, values: [5, 10]}]").contains("does not combine with study.sweep"))
         #expect(problems("{trials: 10}") == "")
+        // n_images × exposure must stay under 1200 s: 40 images at the range's 40 s end are refused at load.
+        #expect(problems("{trials: 10}", images: 40).contains("parameters.exposure = 40 (an end of its documented range) is rejected"))
     }
 }
