@@ -52,6 +52,11 @@ struct METISChopperHome: Procedure {
             MetricSpec("chopper_home_error_x_mas", unit: "mas", doc: "Measured − true home offset, x."),
             MetricSpec("chopper_home_error_y_mas", unit: "mas", doc: "Measured − true home offset, y."),
             MetricSpec("chopper_home_expected_sigma_mas", unit: "mas", doc: "Per-axis error expected from the two centroid fits' covariances."),
+            MetricSpec("chopper_home_budget_lm_centroid_mas", unit: "mas", doc: "Error budget per axis: IMG-LM centroid (fit covariance)."),
+            MetricSpec("chopper_home_budget_wfs_centroid_mas", unit: "mas", doc: "Error budget per axis: SCAO WFS centroid (fit covariance)."),
+            MetricSpec("chopper_home_budget_repeatability_mas", unit: "mas", doc: "Error budget per axis: the chopper's repeatability reaching home."),
+            MetricSpec("chopper_home_budget_drift_mas", unit: "mas", doc: "Error budget per axis: thermal drift from the exposure to the template's end."),
+            MetricSpec("chopper_home_budget_total_mas", unit: "mas", doc: "Error budget per axis: quadrature sum of the terms."),
             METISSupport.warmupMetric,
         ])
 
@@ -113,9 +118,11 @@ struct METISChopperHome: Procedure {
             return TrialResult(outcome: outcome, metrics: metrics)
         }
 
-        // Start Exposure: IMG-LM in L band, the SCAO WFS in K band at the same time.
-        var views = ChopperHomeViews(chopperOffsetXArcsec: metis.chopper.truePosition.xMas / 1000,
-                                     chopperOffsetYArcsec: metis.chopper.truePosition.yMas / 1000)
+        // Start Exposure: IMG-LM in L band, the SCAO WFS in K band at the same time; the chopper is where it
+        // points at the exposure's midpoint (its drift over one exposure is < 10⁻³ of the drift amplitude).
+        let measuredAt = sim.now + dit * Double(ndit) / 2
+        let pointing = metis.chopper.truePosition(atSeconds: measuredAt)
+        var views = ChopperHomeViews(chopperOffsetXArcsec: pointing.xMas / 1000, chopperOffsetYArcsec: pointing.yMas / 1000)
         views.lmPixelScaleArcsec = lmCamera.model.pixelScaleArcsec
         views.wfsPixelScaleArcsec = wfsCamera.model.pixelScaleArcsec
         var wcu = WCUSource()
@@ -168,7 +175,8 @@ struct METISChopperHome: Procedure {
                                                                                     pixelScaleArcsec: views.wfsPixelScaleArcsec))
             if let lmFit, let wfsFit {
                 let measured = views.measuredOffsetArcsec(lmCentroid: (lmFit.x, lmFit.y), wfsCentroid: (wfsFit.x, wfsFit.y))
-                let truth = metis.chopper.trueHomeOffset
+                // The home the chopper keeps after the template: true home plus its drift at the end.
+                let truth = metis.chopper.trueHomeOffset + metis.chopper.drift(atSeconds: sim.now)
                 let ex = measured.x * 1000 - truth.xMas, ey = measured.y * 1000 - truth.yMas
                 metrics["chopper_home_error_x_mas"] = ex
                 metrics["chopper_home_error_y_mas"] = ey
@@ -176,6 +184,11 @@ struct METISChopperHome: Procedure {
                 let sLM = 0.5 * (lmFit.xErrorPixels + lmFit.yErrorPixels) * views.lmPixelScaleArcsec
                 let sWFS = 0.5 * (wfsFit.xErrorPixels + wfsFit.yErrorPixels) * views.wfsPixelScaleArcsec
                 metrics["chopper_home_expected_sigma_mas"] = 1000 * (sLM * sLM + sWFS * sWFS).squareRoot()
+                let on = metis.chopper.poweredOnAtSeconds
+                let budget = ChopperHomeErrorBudget(lmCentroidMas: 1000 * sLM, wfsCentroidMas: 1000 * sWFS, chopper: metis.chopper.parameters,
+                                                    measuredAt: measuredAt - on, endAt: sim.now - on)
+                for (name, mas) in budget.terms { metrics["chopper_home_budget_\(name)_mas"] = mas }
+                metrics["chopper_home_budget_total_mas"] = budget.totalMas
             }
             if ctx.keepsDetail {
                 frames = [lm.frame(name: "0001_CHOPPERHOME_IMG_LM"), wfs.frame(name: "0002_CHOPPERHOME_SCAO_WFS")].compactMap { $0 }

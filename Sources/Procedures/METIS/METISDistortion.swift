@@ -60,6 +60,11 @@ struct METISDistortion: Procedure {
             MetricSpec("pixel_scale_mas", unit: "mas", doc: "Recovered pixel scale at the field centre (mas per pixel)."),
             MetricSpec("pixel_scale_error_mas", unit: "mas", doc: "Recovered − true pixel scale at the field centre (mas per pixel)."),
             MetricSpec("n_pinholes", unit: "1", doc: "Pinhole images used by the fit (all grid positions)."),
+            MetricSpec("distortion_term_model_mas", unit: "mas", doc: "Distortion RMS term: the polynomial's own error, fitted to error-free centroids and hole positions."),
+            MetricSpec("distortion_term_centroid_mas", unit: "mas", doc: "Distortion RMS term: centroid noise alone (RMS of that fit minus the error-free fit)."),
+            MetricSpec("distortion_term_mask_mas", unit: "mas", doc: "Distortion RMS term: pinhole manufacturing errors alone."),
+            MetricSpec("distortion_term_chopper_mas", unit: "mas", doc: "Distortion RMS term: the chopper's offset errors (repeatability, drift) alone."),
+            MetricSpec("distortion_dominant_term", unit: "1", doc: "Largest term: 0 model, 1 centroid, 2 mask, 3 chopper."),
             MetricSpec("centroid_sigma_mas", unit: "mas", doc: "Median expected per-pinhole centroid error after averaging the series."),
             MetricSpec("peak_fraction_full_well", unit: "1", doc: "Expected brightest pixel per DIT as a fraction of full well."),
             METISSupport.warmupMetric,
@@ -225,6 +230,10 @@ struct METISDistortion: Procedure {
                       HeaderCard("FILTER", filter.name)]
         var background: [PixelRect: PixelWindow] = [:]
         var measured: [[(x: Double, y: Double, n: Int)]] = poses.map { _ in [] }
+        // Per grid position: the pinholes' error-free detector positions and the chopper's offset error
+        // (true shift − commanded), for the term-by-term budget.
+        var trueDetector: [[(x: Double, y: Double)]] = poses.map { _ in [] }
+        var chopperError: [(u: Double, v: Double)] = poses.map { _ in (0, 0) }
         var expectedSigmaPixels: [Double] = []
         var frames: [Frame] = []
         do {
@@ -297,6 +306,8 @@ struct METISDistortion: Procedure {
                 let rel = usesChopper ? metis.chopper.truePosition - metis.chopper.trueHomeOffset : SkyOffset.zero
                 let shift = (rel.xMas / 1000, rel.yMas / 1000)
                 let gridScene = scene(wcu: wcu, truth: truth, holeErrors: holeErrors, poseIndex: pi, shift: shift, poseHoles: poseHoles)
+                trueDetector[pi] = gridScene.sources.map { ($0.x, $0.y) }
+                chopperError[pi] = (shift.0 - o.u, shift.1 - o.v)
                 measured[pi] = poseHoles[pi].map { _ in (0, 0, 0) }
                 try await sim.step("Take a series of exposures of the grid", lane: variant.lane) {
                     for e in 0..<nExposures {
@@ -330,12 +341,21 @@ struct METISDistortion: Procedure {
 
         // Pipeline: detector centroids against design mask positions + commanded offsets.
         var det: [(x: Double, y: Double)] = [], mask: [(u: Double, v: Double)] = []
+        // The same pinholes without centroid noise, and their true mask positions less one error source
+        // (the pipeline's ignorance of that source alone).
+        var detTrue: [(x: Double, y: Double)] = [], maskTrue: [(u: Double, v: Double)] = []
+        var maskNoHole: [(u: Double, v: Double)] = [], maskNoChopper: [(u: Double, v: Double)] = []
         for (pi, o) in poses.enumerated() {
             for (m, k) in poseHoles[pi].enumerated() where measured[pi][m].n > 0 {
                 let n = Double(measured[pi][m].n)
                 det.append((measured[pi][m].x / n, measured[pi][m].y / n))
                 let h = variant.grid.holes[k]
                 mask.append((h.uArcsec + o.u, h.vArcsec + o.v))
+                detTrue.append(trueDetector[pi][m])
+                let e = holeErrors[k], c = chopperError[pi]
+                maskTrue.append((h.uArcsec + o.u + e.du + c.u, h.vArcsec + o.v + e.dv + c.v))
+                maskNoHole.append((h.uArcsec + o.u + c.u, h.vArcsec + o.v + c.v))
+                maskNoChopper.append((h.uArcsec + o.u + e.du, h.vArcsec + o.v + e.dv))
             }
         }
         metrics["n_pinholes"] = Double(det.count)
@@ -356,6 +376,20 @@ struct METISDistortion: Procedure {
         }
         let rms = 1000 * DistortionFit.rmsDifference({ fit.mapping.map(x: $0, y: $1) }, { truth.skyPosition(x: $0, y: $1) }, over: samples)
         metrics["distortion_rms_mas"] = rms
+        // Term by term: each error source alone against the error-free fit (the fit is linear in the mask
+        // coordinates and, to first order, in the centroids, so independent terms add in quadrature).
+        let half = Double(max(field.width, field.height)) / 2
+        if let model = try? DistortionFit.fit(detector: detTrue, mask: maskTrue, order: fitOrder, centre: centre, halfSize: half),
+           let cen = try? DistortionFit.fit(detector: det, mask: maskTrue, order: fitOrder, centre: centre, halfSize: half),
+           let hole = try? DistortionFit.fit(detector: detTrue, mask: maskNoHole, order: fitOrder, centre: centre, halfSize: half),
+           let chop = try? DistortionFit.fit(detector: detTrue, mask: maskNoChopper, order: fitOrder, centre: centre, halfSize: half) {
+            let terms = [1000 * DistortionFit.rmsDifference({ model.mapping.map(x: $0, y: $1) }, { truth.skyPosition(x: $0, y: $1) }, over: samples)]
+                + [cen, hole, chop].map { f in
+                    1000 * DistortionFit.rmsDifference({ f.mapping.map(x: $0, y: $1) }, { model.mapping.map(x: $0, y: $1) }, over: samples)
+                }
+            for (name, value) in zip(["model", "centroid", "mask", "chopper"], terms) { metrics["distortion_term_\(name)_mas"] = value }
+            metrics["distortion_dominant_term"] = Double(terms.indices.max { terms[$0] < terms[$1] }!)
+        }
         metrics["requirement_met"] = rms <= requirementMas ? 1 : 0
         metrics["fit_residual_rms_mas"] = 1000 * fit.residualRMS
         let scale = fit.mapping.pixelScale(x: centre.x, y: centre.y)
