@@ -104,6 +104,28 @@ private func run(_ procedure: some Procedure, seed: UInt64 = 3, trial: UInt64 = 
         #expect(ok.result?.outcome == .completed)
     }
 
+    /// The chopper's [U] parameters reach the budget: 1 mas repeatability is that term; no drift, no drift
+    /// term; a 10 s drift time constant has settled long before the exposure (≈ 45 min after power-on).
+    @Test func chopperParametersReachTheBudget() throws {
+        let mas = 1.0 / 3_600_000
+        let p = try METISChopperHome(configuration: configuration(METISChopperHome.schema, ["chopper_repeatability": .number(mas),
+                                                                                             "chopper_drift": .number(0)], faults: noFaults))
+        let m = try #require(try run(p, fidelity: .roiStatistics).result?.metrics)
+        #expect(abs(m["chopper_home_budget_repeatability_mas"]! - 1) < 1e-9 && m["chopper_home_budget_drift_mas"] == 0)
+        #expect(abs(m["chopper_home_budget_total_mas"]! - (1 + pow2(m["chopper_home_budget_lm_centroid_mas"]!)
+                                                            + pow2(m["chopper_home_budget_wfs_centroid_mas"]!)).squareRoot()) < 1e-12)
+        let q = try METISChopperHome(configuration: configuration(METISChopperHome.schema, ["chopper_drift": .number(mas),
+                                                                                             "chopper_drift_time_constant": .number(10)], faults: noFaults))
+        #expect(try run(q, fidelity: .roiStatistics).result!.metrics["chopper_home_budget_drift_mas"]! < 1e-12)
+        let slow = try METISChopperHome(configuration: configuration(METISChopperHome.schema, ["chopper_drift": .number(mas),
+                                                                                                "chopper_drift_time_constant": .number(3600)], faults: noFaults))
+        // With τ = 1 h the ≈ 45 s from the exposure to the end still drift by ≈ 45/3600·e^(−0.75) ≈ 0.006 mas.
+        let d = try run(slow, fidelity: .roiStatistics).result!.metrics["chopper_home_budget_drift_mas"]!
+        #expect(d > 0.002 && d < 0.02, "\(d)")
+    }
+
+    func pow2(_ x: Double) -> Double { x * x }
+
     /// The measured home minus the true home, divided by the error budget's total (the two centroid fits'
     /// covariances, the repeatability and the drift in quadrature), is N(0, 1) per axis. 60 trials give 120
     /// values: the mean must be within 3/√120 = 0.27 of 0, the sample standard deviation within

@@ -44,7 +44,7 @@ struct METISChopperHome: Procedure {
                           doc: "End Exposure: send the file to the ESO Archive; 30 s [U]."),
             ParameterSpec("window_half_width", .integer, .defaultValue(.integer(24)), min: 8, max: 200,
                           doc: "Half-width (px) of the simulated windows around the pinhole images; 24 [U] (covers a 3σ home offset)."),
-        ],
+        ] + METISSupport.chopperSpecs,
         instrumentPresets: ["metis"],
         faults: METISSupport.faultSpecs,
         metrics: [
@@ -91,9 +91,11 @@ struct METISChopperHome: Procedure {
         if let m = try? lm.mode(named: mode), dit < m.minimumDITSeconds {
             throw ConfigurationError(path: "parameters.dit", "DIT \(dit) s is below the \(mode) mode's minimum DIT \(m.minimumDITSeconds) s")
         }
-        metisParameters = METISSupport.parameters(heaterFailure: c.faults.double("bb_heater_failure"),
-                                                  shortfall: c.faults.double("bb_setpoint_shortfall"),
-                                                  jam: c.faults.double("mechanism_jam"))
+        var metis = METISSupport.parameters(heaterFailure: c.faults.double("bb_heater_failure"),
+                                            shortfall: c.faults.double("bb_setpoint_shortfall"),
+                                            jam: c.faults.double("mechanism_jam"))
+        metis.chopper = METISSupport.chopper(p)
+        metisParameters = metis
     }
 
     func runTrial(_ ctx: TrialContext) async throws -> TrialResult {

@@ -50,7 +50,7 @@ struct METISDistortion: Procedure {
             ParameterSpec("ndit", .integer, .defaultValue(.integer(1)), min: 1, max: 10_000, doc: "NDIT; 1 [U]."),
             ParameterSpec("field_samples", .integer, .defaultValue(.integer(21)), min: 3, max: 201,
                           doc: "Points per axis of the field grid the RMS is taken over; 21 [U]."),
-        ],
+        ] + METISSupport.chopperSpecs,
         instrumentPresets: presets,
         faults: METISSupport.faultSpecs,
         metrics: [
@@ -153,9 +153,11 @@ struct METISDistortion: Procedure {
         holeErrorMicrons = p.double("hole_position_error") * 1e6
         requirementMas = p.double("requirement") * 3_600_000
         fieldSamples = p.int("field_samples")
-        metisParameters = METISSupport.parameters(heaterFailure: c.faults.double("bb_heater_failure"),
-                                                  shortfall: c.faults.double("bb_setpoint_shortfall"),
-                                                  jam: c.faults.double("mechanism_jam"))
+        var metis = METISSupport.parameters(heaterFailure: c.faults.double("bb_heater_failure"),
+                                            shortfall: c.faults.double("bb_setpoint_shortfall"),
+                                            jam: c.faults.double("mechanism_jam"))
+        metis.chopper = METISSupport.chopper(p)
+        metisParameters = metis
     }
 
     var truth: OpticalDistortion {

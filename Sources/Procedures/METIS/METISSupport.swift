@@ -24,6 +24,26 @@ enum METISSupport {
         return p
     }
 
+    /// The chopper's [U] error parameters as procedure parameters, with the ranges of
+    /// `Chopper.Parameters.metis` (REFERENCES-physics.md §9). Angles in degrees, as every angle quantity.
+    static let chopperSpecs: [ParameterSpec] = [
+        ParameterSpec("chopper_repeatability", .quantity(.angle), .defaultValue(.number(0.1 / 3_600_000)), min: 0, max: 2 / 3_600_000,
+                      doc: "Chopper repeatability per axis (1σ), home included; 0.1 mas [U], range 0.05–1.2 mas (REFERENCES-physics.md §9)."),
+        ParameterSpec("chopper_drift", .quantity(.angle), .defaultValue(.number(0.3 / 3_600_000)), min: 0, max: 5 / 3_600_000,
+                      doc: "Chopper thermal drift after power-on, settled amplitude per axis (1σ); 0.3 mas [U], range 0–1.2 mas."),
+        ParameterSpec("chopper_drift_time_constant", .quantity(.time), .defaultValue(.number(1200)), min: 1, max: 86_400,
+                      doc: "Time constant of the chopper's drift after power-on; 1200 s [U], range 300–3600 s."),
+    ]
+
+    /// `METIS.Parameters.standard`'s chopper with the `chopperSpecs` values.
+    static func chopper(_ p: ValueSet) -> Chopper.Parameters {
+        var c = Chopper.Parameters.metis
+        c.relativeSigmaMas = p.double("chopper_repeatability") * 3_600_000
+        c.driftSigmaMas = p.double("chopper_drift") * 3_600_000
+        c.driftTimeConstantSeconds = p.double("chopper_drift_time_constant")
+        return c
+    }
+
     /// Where the previous use left the mechanisms: each device at a position drawn uniformly from its
     /// installed ones (stream "METIS.initial-state"). [U] our choice: no document says what state a
     /// calibration starts from, and starting every device at the table default would make every setup
