@@ -74,15 +74,20 @@ public struct TwilightPlanningClock: Sendable {
     /// POSIX seconds of the reference event on the night of `date` ("YYYY-MM-DD", the evening's date).
     public func eventSeconds(date: String) -> Double? {
         let parts = date.prefix(10).split(separator: "-").compactMap { Int($0) }
-        guard parts.count == 3, let night = try? SunCrossingFinder().night(site: site, year: parts[0], month: parts[1], day: parts[2])
-        else { return nil }
-        return night[event]
+        guard parts.count == 3 else { return nil }
+        let noon = UTCTime.utcSeconds(year: parts[0], month: parts[1], day: parts[2], hour: 12) - site.localMeanTimeOffsetSeconds
+        return (try? SunCrossingFinder.twilightPlanning.planningEvent(site: site, localMeanNoonUTCSeconds: noon, morning: !evening))?.event
     }
 
     /// The local civil time the procedure starts on the night of `date`, `offsetSeconds` after sunset or
     /// before sunrise; nil when the Sun does not set or rise that night.
     public func startLabel(date: String, offsetSeconds: Double) -> String? {
-        eventSeconds(date: date).map { civil.label(atUnixSeconds: evening ? $0 + offsetSeconds : $0 - offsetSeconds) }
+        startLabel(eventSeconds: eventSeconds(date: date), offsetSeconds: offsetSeconds)
+    }
+
+    /// The same label from the night's event already found (`eventSeconds(date:)`).
+    public func startLabel(eventSeconds event: Double?, offsetSeconds: Double) -> String? {
+        event.map { civil.label(atUnixSeconds: evening ? $0 + offsetSeconds : $0 - offsetSeconds) }
     }
 }
 

@@ -402,10 +402,16 @@ public enum StudyReport {
     /// Heat-map notes and labels of a twilight map (date × start offset) in the site's civil time.
     static func twilightLabels(_ clock: TwilightPlanningClock, dates: [String], offsets: [String], unit: String)
         -> (notes: [[String]], xLabel: String, yLabel: String, caption: String) {
+        // One night's events per date, not per cell: a night's Sun search is hundreds of solar positions,
+        // and a year map has a dozen offsets per date.
+        let eventByDate = dates.map { clock.eventSeconds(date: $0) }
         let notes = offsets.map { o in
-            dates.map { d in seconds(ofTimeLabel: o).flatMap { clock.startLabel(date: d, offsetSeconds: $0) }.map { "\(d) \(clock.evening ? "evening" : "morning after"): starts \($0)" } ?? "" }
+            zip(dates, eventByDate).map { d, event in
+                guard let offset = seconds(ofTimeLabel: o), let label = clock.startLabel(eventSeconds: event, offsetSeconds: offset) else { return "" }
+                return "\(d) \(clock.evening ? "evening" : "morning after"): starts \(label)"
+            }
         }
-        let events = dates.compactMap { d in clock.eventSeconds(date: d).map { (d, $0) } }
+        let events = zip(dates, eventByDate).compactMap { d, e in e.map { (d, $0) } }
         // The earliest and latest clock time of the event over the year (a clock time, not an instant).
         func minutesOfDay(_ t: Double) -> Double {
             let m = (t / 60 + Double(clock.civil.offsetHours(atUnixSeconds: t)) * 60).truncatingRemainder(dividingBy: 1440)

@@ -4,45 +4,51 @@ import Observatory
 import SimKernel
 import Analysis
 
-/// Builds a procedure's configuration from its schema's defaults and `overrides` (full keys under
-/// `parameters`/`faults`), as the scenario loader would.
-private func configuration(_ schema: ProcedureSchema, _ overrides: [String: ParameterValue] = [:], faults: [String: ParameterValue] = [:],
-                           preset: String? = nil) -> ProcedureConfiguration {
-    func fill(_ specs: [ParameterSpec], _ given: [String: ParameterValue]) -> ValueSet {
-        var v = ValueSet()
-        for s in specs {
-            if let g = given[s.key] { v[s.key] = g; continue }
-            if case .defaultValue(let d) = s.requirement { v[s.key] = d }
-        }
-        return v
-    }
-    return ProcedureConfiguration(parameters: fill(schema.parameters, overrides), instrumentPreset: preset ?? schema.instrumentPresets.first ?? "",
-                                  faults: fill(schema.faults, faults))
+/// A template built from its keys' defaults and `overrides`, as an OB file would give them.
+func metisTemplate<T: METISTemplate>(_ type: T.Type, _ overrides: [String: ParameterValue] = [:]) throws -> T {
+    var v = T.defaults
+    for (k, x) in overrides { v[k] = x }
+    return try T(configuration: ActionConfiguration(values: v, path: "test"))
 }
 
 /// No faults: the tests below are about the document's flow, not about jams.
-private let noFaults: [String: ParameterValue] = ["bb_heater_failure": .number(0), "bb_setpoint_shortfall": .number(0), "mechanism_jam": .number(0)]
+let metisWithoutFaults = METISSession.parameters(heaterFailure: 0, shortfall: 0, jam: 0)
 
-private final class METISRun {
+final class METISRun {
     var result: TrialResult?
     var steps: [StepRecord] = []
     var duration = 0.0
+    var session: METISSession?
 }
 
-private func run(_ procedure: some Procedure, seed: UInt64 = 3, trial: UInt64 = 0, fidelity: DetectorFidelity = .roiPixels) throws -> METISRun {
+/// Runs `templates` as one OB in one trial's session.
+func runMETIS(_ templates: [any Action<METISSession>], parameters: METIS.Parameters = metisWithoutFaults, seed: UInt64 = 3,
+              trial: UInt64 = 0, fidelity: DetectorFidelity = .roiPixels, trace: Bool = false,
+              epochUnixSeconds: Double = 0) throws -> METISRun {
     let sim = Simulation(seed: seed, trial: trial)
+    if trace { sim.trace = Trace() }
     let box = METISRun()
     let ctx = TrialContext(simulation: sim, seed: seed, trial: trial,
                            site: SiteLocation(name: "armazones", latitudeDegrees: -24.5899, longitudeDegrees: -70.1918, elevationMetres: 3060),
-                           epochUnixSeconds: 0, nightsUnixSeconds: [], fidelity: fidelity, keepsDetail: false)
+                           epochUnixSeconds: epochUnixSeconds, nightsUnixSeconds: [], fidelity: fidelity, keepsDetail: false)
     _ = sim.process("trial") {
-        box.result = try await procedure.runTrial(ctx)
+        let session = try METISSession(context: ctx, parameters: parameters)
+        box.session = session
+        for t in templates {
+            try await session.run(t)
+            if !session.outcome.isCompleted { break }
+        }
+        box.result = session.result
         box.duration = sim.now
     }
     try sim.run()
     box.steps = sim.steps
     sim.shutDown()
     return box
+}
+
+private func run(_ template: any Action<METISSession>, seed: UInt64 = 3, trial: UInt64 = 0, fidelity: DetectorFidelity = .roiPixels) throws -> METISRun {
+    try runMETIS([template], seed: seed, trial: trial, fidelity: fidelity)
 }
 
 @Suite struct METISChopperHomeTests {
@@ -58,7 +64,7 @@ private func run(_ procedure: some Procedure, seed: UInt64 = 3, trial: UInt64 = 
     ]
 
     @Test func documentOrderOfSteps() throws {
-        let p = try METISChopperHome(configuration: configuration(METISChopperHome.schema, faults: noFaults))
+        let p = try metisTemplate(ChopperHomeTemplate.self)
         let r = try run(p, fidelity: .timing)
         #expect(r.result?.outcome == .completed)
         let seen = r.steps.filter { Self.documentSteps.contains($0.name) }
@@ -80,9 +86,8 @@ private func run(_ procedure: some Procedure, seed: UInt64 = 3, trial: UInt64 = 
     /// block is shorter than the warm-up (it then hides entirely behind it).
     @Test func parallelCFOSetupSavesTheCFOBlock() throws {
         for trial in UInt64(0)..<5 {
-            let doc = try run(METISChopperHome(configuration: configuration(METISChopperHome.schema, faults: noFaults)), trial: trial, fidelity: .timing)
-            let par = try run(METISChopperHome(configuration: configuration(METISChopperHome.schema, ["plan": .string("parallel-cfo-setup")],
-                                                                            faults: noFaults)), trial: trial, fidelity: .timing)
+            let doc = try run(metisTemplate(ChopperHomeTemplate.self), trial: trial, fidelity: .timing)
+            let par = try run(metisTemplate(ChopperHomeTemplate.self, ["plan": .string("parallel-cfo-setup")]), trial: trial, fidelity: .timing)
             let cfo = doc.steps.first { $0.name == "Setup CFO and subsystems" }!.duration
             #expect(abs((doc.duration - par.duration) - cfo) < 1e-6)
             let parCFO = par.steps.first { $0.name == "Setup CFO and subsystems" }!
@@ -94,13 +99,13 @@ private func run(_ procedure: some Procedure, seed: UInt64 = 3, trial: UInt64 = 
     /// 400 K: ε·σ·A·(T⁴ − T_amb⁴) = 0.98 · 5.67e-8 W m⁻² K⁻⁴ · 5.07e-4 m² · (400⁴ − 300⁴) K⁴ = 0.49 W, below
     /// the 1 W detectable threshold: the procedure stops at the check with that outcome.
     @Test func undetectablePowerReadoutAborts() throws {
-        let p = try METISChopperHome(configuration: configuration(METISChopperHome.schema, ["bb_temperature": .number(400)], faults: noFaults))
+        let p = try metisTemplate(ChopperHomeTemplate.self, ["bb_temperature": .number(400)])
         let r = try run(p, fidelity: .timing)
         #expect(r.result?.outcome == .aborted("no_power_readout"))
         #expect(r.steps.contains { $0.name == "Check the power readout" })
         #expect(!r.steps.contains { $0.name == "Set WCU-BB-aperture-mask to CLOSE" || $0.name == "Start Exposure" })
         // The default 1000 K is detectable.
-        let ok = try run(METISChopperHome(configuration: configuration(METISChopperHome.schema, faults: noFaults)), fidelity: .timing)
+        let ok = try run(metisTemplate(ChopperHomeTemplate.self), fidelity: .timing)
         #expect(ok.result?.outcome == .completed)
     }
 
@@ -108,17 +113,14 @@ private func run(_ procedure: some Procedure, seed: UInt64 = 3, trial: UInt64 = 
     /// term; a 10 s drift time constant has settled long before the exposure (≈ 45 min after power-on).
     @Test func chopperParametersReachTheBudget() throws {
         let mas = 1.0 / 3_600_000
-        let p = try METISChopperHome(configuration: configuration(METISChopperHome.schema, ["chopper_repeatability": .number(mas),
-                                                                                             "chopper_drift": .number(0)], faults: noFaults))
+        let p = try metisTemplate(ChopperHomeTemplate.self, ["chopper_repeatability": .number(mas), "chopper_drift": .number(0)])
         let m = try #require(try run(p, fidelity: .roiStatistics).result?.metrics)
         #expect(abs(m["chopper_home_budget_repeatability_mas"]! - 1) < 1e-9 && m["chopper_home_budget_drift_mas"] == 0)
         #expect(abs(m["chopper_home_budget_total_mas"]! - (1 + pow2(m["chopper_home_budget_lm_centroid_mas"]!)
                                                             + pow2(m["chopper_home_budget_wfs_centroid_mas"]!)).squareRoot()) < 1e-12)
-        let q = try METISChopperHome(configuration: configuration(METISChopperHome.schema, ["chopper_drift": .number(mas),
-                                                                                             "chopper_drift_time_constant": .number(10)], faults: noFaults))
+        let q = try metisTemplate(ChopperHomeTemplate.self, ["chopper_drift": .number(mas), "chopper_drift_time_constant": .number(10)])
         #expect(try run(q, fidelity: .roiStatistics).result!.metrics["chopper_home_budget_drift_mas"]! < 1e-12)
-        let slow = try METISChopperHome(configuration: configuration(METISChopperHome.schema, ["chopper_drift": .number(mas),
-                                                                                                "chopper_drift_time_constant": .number(3600)], faults: noFaults))
+        let slow = try metisTemplate(ChopperHomeTemplate.self, ["chopper_drift": .number(mas), "chopper_drift_time_constant": .number(3600)])
         // With τ = 1 h the ≈ 45 s from the exposure to the end still drift by ≈ 45/3600·e^(−0.75) ≈ 0.006 mas.
         let d = try run(slow, fidelity: .roiStatistics).result!.metrics["chopper_home_budget_drift_mas"]!
         #expect(d > 0.002 && d < 0.02, "\(d)")
@@ -132,7 +134,7 @@ private func run(_ procedure: some Procedure, seed: UInt64 = 3, trial: UInt64 = 
     /// 3/√(2·119) = 0.19 of 1. The repeatability (0.1 mas) dominates the centroids (≈ 0.03 mas): dropping it
     /// from the total makes the standard deviation ≈ 3.
     @Test func chopperHomeErrorIsConsistentWithItsErrorBudget() throws {
-        let p = try METISChopperHome(configuration: configuration(METISChopperHome.schema, faults: noFaults))
+        let p = try metisTemplate(ChopperHomeTemplate.self)
         var z: [Double] = []
         for trial in UInt64(0)..<60 {
             let r = try run(p, seed: 21, trial: trial)
@@ -202,34 +204,34 @@ private func run(_ procedure: some Procedure, seed: UInt64 = 3, trial: UInt64 = 
         #expect(e.description.contains("did you mean `SEQ NEXPO`?"))
     }
 
-    @Test func hiddenKeysInAScenarioAreRejectedWithTheirPath() {
-        var c = configuration(METISInternalFlat.schema, ["template.DET1 DIT": .number(1.3), "template.SEQ TIME": .number(13),
-                                                         "template.INS OPTI10 NAME": .string("L'")])
-        #expect((try? METISInternalFlat(configuration: c)) != nil)
-        c.parameters["template.DPR CATG"] = .string("TEST")
-        c.parameters["template.INS OPTI17 NAME"] = .string("IN")
+    @Test func hiddenKeysInAnOBAreRejectedWithTheirPath() throws {
+        let valid: [String: ParameterValue] = ["DET1 DIT": .number(1.3), "SEQ TIME": .number(13), "INS OPTI10 NAME": .string("L'")]
+        #expect((try? metisTemplate(InternalFlatTemplate.self, valid)) != nil)
+        var c = valid
+        c["DPR CATG"] = .string("TEST")
+        c["INS OPTI17 NAME"] = .string("IN")
         do {
-            _ = try METISInternalFlat(configuration: c)
+            _ = try metisTemplate(InternalFlatTemplate.self, c)
             Issue.record("a hidden key was accepted")
         } catch let e as ConfigurationError {
-            #expect(e.path == "parameters.template.DPR CATG")
+            #expect(e.path == "test.parameters.DPR CATG")
             #expect(e.message.contains("`DPR CATG`, `INS OPTI17 NAME`"))
         } catch { Issue.record("unexpected \(error)") }
-        // The scenario keys are the table's: a visible NODEFAULT row is required, a hidden row optional.
-        let specs = Dictionary(uniqueKeysWithValues: METISInternalFlat.schema.parameters.map { ($0.key, $0) })
-        #expect(specs["template.DET1 DIT"]?.requirement == .required)
-        #expect(specs["template.DPR CATG"]?.requirement == .optional)
-        #expect(specs["template.INS OPTI10 NAME"]?.type == .choice(["L'", "H2Oice", "shortL", "IB4.05", "PAH3.3", "PAH3.3ref", "Br-alpha",
-                                                                     "Br-alpharef", "M'", "CO(1-0)/ice", "COref", "HCIL-short", "HCIL-long"]))
+        // The OB's keys are the table's: a visible NODEFAULT row is required, a hidden row optional.
+        let specs = Dictionary(uniqueKeysWithValues: InternalFlatTemplate.keys.map { ($0.key, $0) })
+        #expect(specs["DET1 DIT"]?.requirement == .required)
+        #expect(specs["DPR CATG"]?.requirement == .optional)
+        #expect(specs["INS OPTI10 NAME"]?.type == .choice(["L'", "H2Oice", "shortL", "IB4.05", "PAH3.3", "PAH3.3ref", "Br-alpha",
+                                                            "Br-alpharef", "M'", "CO(1-0)/ice", "COref", "HCIL-short", "HCIL-long"]))
     }
 }
 
 @Suite struct METISInternalFlatTests {
-    func procedure(nexpo: Int) throws -> METISInternalFlat {
-        try METISInternalFlat(configuration: configuration(METISInternalFlat.schema, [
-            "template.DET1 DIT": .number(1.3), "template.SEQ TIME": .number(13), "template.INS OPTI10 NAME": .string("L'"),
-            "template.INS OPTI11 NAME": .string("ND4"), "template.SEQ NEXPO": .integer(nexpo), "flat_window": .integer(48),
-        ], faults: noFaults))
+    func procedure(nexpo: Int) throws -> InternalFlatTemplate {
+        try metisTemplate(InternalFlatTemplate.self, [
+            "DET1 DIT": .number(1.3), "SEQ TIME": .number(13), "INS OPTI10 NAME": .string("L'"),
+            "INS OPTI11 NAME": .string("ND4"), "SEQ NEXPO": .integer(nexpo), "flat_window": .integer(48),
+        ])
     }
 
     /// One exposure: the master flat's error is the per-pixel noise of one flat, √(S + RN² + g²/12)/S for
@@ -257,8 +259,7 @@ private func run(_ procedure: some Procedure, seed: UInt64 = 3, trial: UInt64 = 
 
 @Suite struct METISDistortionTests {
     @Test func documentFlowAndSeries() throws {
-        let p = try METISDistortion(configuration: configuration(METISDistortion.schema, ["n_exposures": .integer(4), "offset_grid": .integer(2)],
-                                                                 faults: noFaults, preset: "img-lm"))
+        let p = try metisTemplate(LMDistortionTemplate.self, ["n_exposures": .integer(4), "offset_grid": .integer(2)])
         let r = try run(p, fidelity: .roiStatistics)
         #expect(r.result?.outcome == .completed)
         let warm = r.steps.first { $0.name == "Warm up WCU BB" }!
@@ -277,7 +278,7 @@ private func run(_ procedure: some Procedure, seed: UInt64 = 3, trial: UInt64 = 
     /// The pixel pipeline (windows, background subtraction, flat fielding, Gaussian fits) on the IFU's
     /// small field recovers the pixel scale: the LMS sub-grid's 0.1656″ pitch in 8.2 mas pixels.
     @Test func pixelPipelineRecoversThePixelScale() throws {
-        let p = try METISDistortion(configuration: configuration(METISDistortion.schema, ["n_exposures": .integer(2)], faults: noFaults, preset: "ifu"))
+        let p = try metisTemplate(IFUDistortionTemplate.self, ["n_exposures": .integer(2)])
         let r = try run(p, fidelity: .roiPixels)
         let m = try #require(r.result?.metrics)
         #expect(m["n_pinholes"] == 24)            // the IRDB's fine grid lacks one of its 5 × 5 holes
@@ -287,21 +288,20 @@ private func run(_ procedure: some Procedure, seed: UInt64 = 3, trial: UInt64 = 
     }
 
     @Test func saturatedPinholesAbort() throws {
-        let p = try METISDistortion(configuration: configuration(METISDistortion.schema, ["nd_filter": .string("OPEN")], faults: noFaults,
-                                                                 preset: "img-lm"))
+        let p = try metisTemplate(LMDistortionTemplate.self, ["nd_filter": .string("OPEN")])
         #expect(try run(p, fidelity: .roiStatistics).result?.outcome == .aborted("saturated"))
     }
 
     @Test func filterMustBelongToTheImager() {
         #expect(throws: ConfigurationError.self) {
-            try METISDistortion(configuration: configuration(METISDistortion.schema, ["filter": .string("N2")], preset: "img-lm"))
+            try metisTemplate(LMDistortionTemplate.self, ["filter": .string("N2")])
         }
     }
 }
 
 /// Both fidelities on the same pinhole: roi-statistics draws a Gaussian of `statisticsCentroidSigmaPixels`,
 /// roi-pixels renders the window and a background frame with Poisson and read noise, subtracts the frame
-/// and fits (`METISChopperHome.centroid`). 2000 realisations give 4000 per-axis errors; the sample standard
+/// and fits (`ChopperHomeTemplate.centroid`). 2000 realisations give 4000 per-axis errors; the sample standard
 /// deviation of n normal values has a relative standard error 1/√(2(n−1)) = 1.1 %, tolerance 3 SE. The
 /// pinhole is background-noise dominated (L′-like: PSF σ 1.6 px, 5000 e⁻, 300 e⁻ per pixel in each
 /// frame, read noise 15 e⁻), where Thompson's closed form is optimistic.
@@ -379,9 +379,8 @@ private func run(_ procedure: some Procedure, seed: UInt64 = 3, trial: UInt64 = 
     /// 0.4–1 mas at the field's edges); without chopper offsets the mask term does, and with the default
     /// 50 nm holes the polynomial's own error does.
     @Test func distortionTermsAddInQuadratureAndNameTheDominantOne() throws {
-        func config(_ o: [String: ParameterValue]) throws -> METISDistortion {
-            try METISDistortion(configuration: configuration(METISDistortion.schema, o.merging(["n_exposures": .integer(2)]) { a, _ in a },
-                                                             faults: noFaults, preset: "img-lm"))
+        func config(_ o: [String: ParameterValue]) throws -> LMDistortionTemplate {
+            try metisTemplate(LMDistortionTemplate.self, o.merging(["n_exposures": .integer(2)]) { a, _ in a })
         }
         let rough = try config(["offset_grid": .integer(2), "hole_position_error": .number(3e-6)])
         var ratios: [Double] = []
@@ -418,7 +417,7 @@ private func run(_ procedure: some Procedure, seed: UInt64 = 3, trial: UInt64 = 
             rates.withUnsafeMutableBufferPointer { scene.addPhotonRates(into: $0, rect: rect) }
             let frame = rates.map { (Double(stream.poisson($0)) + stream.gaussian(sigma: rn)) / gain }
             let background = rates.map { _ in (Double(stream.poisson(bgE)) + stream.gaussian(sigma: rn)) / gain }
-            let fit = try METISChopperHome.centroid(on: PixelWindow(rect: rect, values: frame), background: PixelWindow(rect: rect, values: background),
+            let fit = try ChopperHomeTemplate.centroid(on: PixelWindow(rect: rect, values: frame), background: PixelWindow(rect: rect, values: background),
                                                     gain: gain, ndit: 1, sigmaPixels: s)
             errors.append(fit.x - x)
             errors.append(fit.y - y)

@@ -60,7 +60,6 @@ public struct SolarPositionAlgorithm: Sendable {
     public func details(site: Site, julianDay jd: Double) -> Details {
         let deg = Double.pi / 180
         let jde = jd + deltaTSeconds / 86_400                  // eq. 5
-        let jc = (jd - 2_451_545) / 36_525                     // eq. 6
         let jce = (jde - 2_451_545) / 36_525                   // eq. 7
         let jme = jce / 10                                     // eq. 8
 
@@ -102,8 +101,7 @@ public struct SolarPositionAlgorithm: Sendable {
         let lambda = theta + dPsi + dTau                       // eq. 27
 
         // Apparent sidereal time at Greenwich, eqs. 28–29.
-        let nu0 = Self.normalized(280.46061837 + 360.98564736629 * (jd - 2_451_545)
-            + jc * jc * (0.000387933 - jc / 38_710_000))
+        let nu0 = Self.meanSiderealTimeDegrees(julianDay: jd)
         let nu = nu0 + dPsi * cos(eps * deg)
 
         // Geocentric right ascension and declination, eqs. 30–31.
@@ -111,6 +109,25 @@ public struct SolarPositionAlgorithm: Sendable {
         let alpha = Self.normalized(atan2(sin(lam) * cos(ep) - tan(be) * sin(ep), cos(lam)) / deg)
         let delta = asin(sin(be) * cos(ep) + cos(be) * sin(ep) * sin(lam)) / deg
 
+        let position = Self.topocentric(site: site, siderealTimeDegrees: nu, rightAscensionDegrees: alpha,
+                                        declinationDegrees: delta, radiusAU: r)
+        return Details(julianDay: jd, heliocentricLongitudeDegrees: l, heliocentricLatitudeDegrees: b, radiusAU: r,
+                       nutationLongitudeDegrees: dPsi, nutationObliquityDegrees: dEps, trueObliquityDegrees: eps,
+                       apparentSiderealTimeDegrees: nu, geocentricRightAscensionDegrees: alpha,
+                       geocentricDeclinationDegrees: delta, position: position)
+    }
+
+    /// Mean sidereal time at Greenwich, eq. 28, normalised to [0, 360).
+    @inline(__always) static func meanSiderealTimeDegrees(julianDay jd: Double) -> Double {
+        let jc = (jd - 2_451_545) / 36_525
+        return normalized(280.46061837 + 360.98564736629 * (jd - 2_451_545) + jc * jc * (0.000387933 - jc / 38_710_000))
+    }
+
+    /// The observer's part of the algorithm, eqs. 32–45: hour angle, topocentric parallax, altitude and
+    /// azimuth, from the geocentric apparent place and the apparent sidereal time.
+    static func topocentric(site: Site, siderealTimeDegrees nu: Double, rightAscensionDegrees alpha: Double,
+                            declinationDegrees delta: Double, radiusAU r: Double) -> SunPosition {
+        let deg = Double.pi / 180
         let h = Self.normalized(nu + site.longitudeDegrees - alpha)   // eq. 32
 
         // Topocentric parallax, eqs. 33–38.
@@ -131,14 +148,9 @@ public struct SolarPositionAlgorithm: Sendable {
         let azimuth = Self.normalized(gamma + 180)
         var hourAngle = Self.normalized(hPrime / deg)
         if hourAngle > 180 { hourAngle -= 360 }
-
-        let position = SunPosition(altitudeDegrees: e0, azimuthDegrees: azimuth,
-                                   rightAscensionDegrees: Self.normalized(alpha + dAlpha / deg),
-                                   declinationDegrees: deltaPrime / deg, hourAngleDegrees: hourAngle, distanceAU: r)
-        return Details(julianDay: jd, heliocentricLongitudeDegrees: l, heliocentricLatitudeDegrees: b, radiusAU: r,
-                       nutationLongitudeDegrees: dPsi, nutationObliquityDegrees: dEps, trueObliquityDegrees: eps,
-                       apparentSiderealTimeDegrees: nu, geocentricRightAscensionDegrees: alpha,
-                       geocentricDeclinationDegrees: delta, position: position)
+        return SunPosition(altitudeDegrees: e0, azimuthDegrees: azimuth,
+                           rightAscensionDegrees: Self.normalized(alpha + dAlpha / deg),
+                           declinationDegrees: deltaPrime / deg, hourAngleDegrees: hourAngle, distanceAU: r)
     }
 
     /// Σ_i (Σ_j A cos(B + C·JME))·JME^i / 1e8: eqs. 9–11 for one of L, B, R.

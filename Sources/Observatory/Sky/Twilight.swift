@@ -96,6 +96,24 @@ public struct SunCrossingFinder: Sendable {
     }
 }
 
+extension SunCrossingFinder {
+    /// The search a twilight study plans with (the procedure's reference event and the report's clock use
+    /// this one, so they agree to the bit). A 30-minute scan cannot miss the one daily crossing of −0.833°
+    /// at the sites of these studies; 0.5 s is far below a frame's duration.
+    public static let twilightPlanning = SunCrossingFinder(scanStepSeconds: 1800, toleranceSeconds: 0.5)
+
+    /// Sunset after local mean noon `noonUTCSeconds` and, for a morning, the sunrise after that sunset
+    /// (POSIX seconds), shared by every trial, point and report of a process. nil where it does not happen.
+    public func planningEvent(site: Site, localMeanNoonUTCSeconds noon: Double, morning: Bool) throws(SkyError)
+        -> (sunset: Double?, event: Double?) {
+        guard let sunset = try sharedCrossing(site: site, altitudeDegrees: TwilightEvent.sunset.altitudeDegrees,
+                                              direction: .setting, after: noon) else { return (nil, nil) }
+        if !morning { return (sunset, sunset) }
+        return (sunset, try sharedCrossing(site: site, altitudeDegrees: TwilightEvent.sunrise.altitudeDegrees,
+                                           direction: .rising, after: sunset))
+    }
+}
+
 /// Sun altitudes sampled once over a window, shared by all the events of a night.
 private struct AltitudeScan {
     let finder: SunCrossingFinder

@@ -15,7 +15,7 @@ struct TwilightSkyView {
     let recentSunPositions = SunPositionMemo()
 
     func sunPosition(at t: Double) -> SunPosition {
-        recentSunPositions.position(at: t) { sun.position(site: site, utcSeconds: epochUnixSeconds + $0) }
+        recentSunPositions.position(at: t) { sun.tabulatedPosition(site: site, utcSeconds: epochUnixSeconds + $0) }
     }
 
     /// Nominal sky electrons s⁻¹ px⁻¹ at simulated time `t` for a pointing at `airmass`.

@@ -14,51 +14,51 @@ import SimKernel
 ///   NDIT `wfs_ndit`;
 /// - the power readout is the blackbody's own (before the aperture mask, which may still be CLOSE);
 /// - the background frame is subtracted from the L-band frame before the centroid fit.
-struct METISChopperHome: Procedure {
-    static let name = "metis-chopper-home"
-    static let summary = "METIS_img_lm_cal_ChopperHome: WCU warm-up, CFO setup, IMG-LM and SCAO WFS centroids of the LM-pinhole."
+struct ChopperHomeTemplate: METISTemplate {
+    static let name = "METIS_img_lm_cal_ChopperHome"
+    static let summary = "Chopper home offset from the LM-pinhole on IMG-LM and the SCAO WFS (seed 000)."
     static let plans = ["document-order", "parallel-cfo-setup"]
     static let lmFilters = PassbandFilter.metis.filter { $0.centralMicrons < 5.5 }.map(\.name)
-    static let schema = ProcedureSchema(
-        parameters: [
-            ParameterSpec("plan", .choice(plans), .defaultValue(.string("document-order")),
-                          doc: "document-order, or parallel-cfo-setup: the CFO block while the blackbody warms ([U] planning option)."),
-            ParameterSpec("bb_temperature", .quantity(.temperature), .defaultValue(.number(1000)), min: 300, max: 1400,
-                          doc: "Requested WCU blackbody temperature; default 1000 K (REFERENCES.md §5.3); range [U]."),
-            ParameterSpec("filter", .choice(lmFilters), .defaultValue(.string("L'")),
-                          doc: "IMG-LM science filter (the modelled passbands); L' [U]."),
-            ParameterSpec("nd_filter", .choice(NeutralDensity.allCases.map(\.rawValue)), .defaultValue(.string("ND4")),
-                          doc: "IMG-LM neutral density filter; ND4 [U] keeps the 1000 K pinhole below full well in 10 s."),
-            ParameterSpec("dit", .quantity(.time), .defaultValue(.number(10)), min: 0.04, max: 3600,
-                          doc: "IMG-LM DIT; 10 s (METIS_Simulations ChopperHome template, REFERENCES.md §5.3)."),
-            ParameterSpec("ndit", .integer, .defaultValue(.integer(1)), min: 1, max: 1000,
-                          doc: "IMG-LM NDIT; 1 (REFERENCES.md §5.3)."),
-            ParameterSpec("readout_mode", .choice(["SLOW", "FAST"]), .defaultValue(.string("SLOW")),
-                          doc: "IMG-LM readout mode (REFERENCES.md §5.2); SLOW [U]."),
-            ParameterSpec("wfs_dit", .quantity(.time), .defaultValue(.number(0.05)), min: 0.001, max: 10,
-                          doc: "SCAO WFS DIT for the K-band reference; 0.05 s [U] (peak below full well)."),
-            ParameterSpec("wfs_ndit", .integer, .defaultValue(.integer(20)), min: 1, max: 1000, doc: "SCAO WFS NDIT; 20 [U]."),
-            ParameterSpec("header_collection_time", .quantity(.time), .defaultValue(.number(5)), min: 0,
-                          doc: "End Exposure: collect headers; 5 s [U]."),
-            ParameterSpec("archive_transfer_time", .quantity(.time), .defaultValue(.number(30)), min: 0,
-                          doc: "End Exposure: send the file to the ESO Archive; 30 s [U]."),
-            ParameterSpec("window_half_width", .integer, .defaultValue(.integer(24)), min: 8, max: 200,
-                          doc: "Half-width (px) of the simulated windows around the pinhole images; 24 [U] (covers a 3σ home offset)."),
-        ] + METISSupport.chopperSpecs,
-        instrumentPresets: ["metis"],
-        faults: METISSupport.faultSpecs,
-        metrics: [
-            MetricSpec("chopper_home_error_mas", unit: "mas", doc: "|measured − true| chopper home offset on the sky."),
-            MetricSpec("chopper_home_error_x_mas", unit: "mas", doc: "Measured − true home offset, x."),
-            MetricSpec("chopper_home_error_y_mas", unit: "mas", doc: "Measured − true home offset, y."),
-            MetricSpec("chopper_home_expected_sigma_mas", unit: "mas", doc: "Per-axis error expected from the two centroid fits' covariances."),
-            MetricSpec("chopper_home_budget_lm_centroid_mas", unit: "mas", doc: "Error budget per axis: IMG-LM centroid (fit covariance)."),
-            MetricSpec("chopper_home_budget_wfs_centroid_mas", unit: "mas", doc: "Error budget per axis: SCAO WFS centroid (fit covariance)."),
-            MetricSpec("chopper_home_budget_repeatability_mas", unit: "mas", doc: "Error budget per axis: the chopper's repeatability reaching home."),
-            MetricSpec("chopper_home_budget_drift_mas", unit: "mas", doc: "Error budget per axis: thermal drift from the exposure to the template's end."),
-            MetricSpec("chopper_home_budget_total_mas", unit: "mas", doc: "Error budget per axis: quadrature sum of the terms."),
-            METISSupport.warmupMetric,
-        ])
+
+    static let plan = Key<String>("plan", .choice(plans), .defaultValue(.string("document-order")),
+                                  doc: "document-order, or parallel-cfo-setup: the CFO block while the blackbody warms ([U] planning option).")
+    static let bbTemperature = Key<Double>("bb_temperature", .quantity(.temperature), .defaultValue(.number(1000)), min: 300, max: 1400,
+                                           doc: "Requested WCU blackbody temperature; default 1000 K (REFERENCES.md §5.3); range [U].")
+    static let filterKey = Key<String>("filter", .choice(lmFilters), .defaultValue(.string("L'")),
+                                       doc: "IMG-LM science filter (the modelled passbands); L' [U].")
+    static let ndFilter = Key<String>("nd_filter", .choice(NeutralDensity.allCases.map(\.rawValue)), .defaultValue(.string("ND4")),
+                                      doc: "IMG-LM neutral density filter; ND4 [U] keeps the 1000 K pinhole below full well in 10 s.")
+    static let ditKey = Key<Double>("dit", .quantity(.time), .defaultValue(.number(10)), min: 0.04, max: 3600,
+                                    doc: "IMG-LM DIT; 10 s (METIS_Simulations ChopperHome template, REFERENCES.md §5.3).")
+    static let nditKey = Key<Int>("ndit", .integer, .defaultValue(.integer(1)), min: 1, max: 1000,
+                                  doc: "IMG-LM NDIT; 1 (REFERENCES.md §5.3).")
+    static let readoutMode = Key<String>("readout_mode", .choice(["SLOW", "FAST"]), .defaultValue(.string("SLOW")),
+                                         doc: "IMG-LM readout mode (REFERENCES.md §5.2); SLOW [U].")
+    static let wfsDITKey = Key<Double>("wfs_dit", .quantity(.time), .defaultValue(.number(0.05)), min: 0.001, max: 10,
+                                       doc: "SCAO WFS DIT for the K-band reference; 0.05 s [U] (peak below full well).")
+    static let wfsNDITKey = Key<Int>("wfs_ndit", .integer, .defaultValue(.integer(20)), min: 1, max: 1000, doc: "SCAO WFS NDIT; 20 [U].")
+    static let headerCollectionTime = Key<Double>("header_collection_time", .quantity(.time), .defaultValue(.number(5)), min: 0,
+                                                  doc: "End Exposure: collect headers; 5 s [U].")
+    static let archiveTransferTime = Key<Double>("archive_transfer_time", .quantity(.time), .defaultValue(.number(30)), min: 0,
+                                                 doc: "End Exposure: send the file to the ESO Archive; 30 s [U].")
+    static let windowHalfWidth = Key<Int>("window_half_width", .integer, .defaultValue(.integer(24)), min: 8, max: 200,
+                                          doc: "Half-width (px) of the simulated windows around the pinhole images; 24 [U] (covers a 3σ home offset).")
+    static let keys = [plan.spec, bbTemperature.spec, filterKey.spec, ndFilter.spec, ditKey.spec, nditKey.spec, readoutMode.spec,
+                       wfsDITKey.spec, wfsNDITKey.spec, headerCollectionTime.spec, archiveTransferTime.spec, windowHalfWidth.spec]
+        + METISChopperKeys.specs
+
+    static let metrics = [
+        MetricSpec("chopper_home_error_mas", unit: "mas", doc: "|measured − true| chopper home offset on the sky."),
+        MetricSpec("chopper_home_error_x_mas", unit: "mas", doc: "Measured − true home offset, x."),
+        MetricSpec("chopper_home_error_y_mas", unit: "mas", doc: "Measured − true home offset, y."),
+        MetricSpec("chopper_home_expected_sigma_mas", unit: "mas", doc: "Per-axis error expected from the two centroid fits' covariances."),
+        MetricSpec("chopper_home_budget_lm_centroid_mas", unit: "mas", doc: "Error budget per axis: IMG-LM centroid (fit covariance)."),
+        MetricSpec("chopper_home_budget_wfs_centroid_mas", unit: "mas", doc: "Error budget per axis: SCAO WFS centroid (fit covariance)."),
+        MetricSpec("chopper_home_budget_repeatability_mas", unit: "mas", doc: "Error budget per axis: the chopper's repeatability reaching home."),
+        MetricSpec("chopper_home_budget_drift_mas", unit: "mas", doc: "Error budget per axis: thermal drift from the exposure to the template's end."),
+        MetricSpec("chopper_home_budget_total_mas", unit: "mas", doc: "Error budget per axis: quadrature sum of the terms."),
+        METISSession.warmupMetric,
+    ]
 
     let parallelCFO: Bool
     let bbKelvin: Double
@@ -72,52 +72,46 @@ struct METISChopperHome: Procedure {
     let headerSeconds: Double
     let archiveSeconds: Double
     let halfWidth: Int
-    let metisParameters: METIS.Parameters
+    let chopper: Chopper.Parameters
 
-    init(configuration c: ProcedureConfiguration) throws {
-        let p = c.parameters
-        parallelCFO = p.string("plan") == "parallel-cfo-setup"
-        bbKelvin = p.double("bb_temperature")
-        guard let f = try? PassbandFilter.metis(named: p.string("filter")) else {
-            throw ConfigurationError(path: "parameters.filter", "no passband modelled for `\(p.string("filter"))`")
+    init(configuration c: ActionConfiguration) throws {
+        parallelCFO = c[Self.plan] == "parallel-cfo-setup"
+        bbKelvin = c[Self.bbTemperature]
+        guard let f = try? PassbandFilter.metis(named: c[Self.filterKey]) else {
+            throw ConfigurationError(path: c.path(Self.filterKey), "no passband modelled for `\(c[Self.filterKey])`")
         }
         filter = f
-        nd = NeutralDensity(rawValue: p.string("nd_filter"))!
-        dit = p.double("dit"); ndit = p.int("ndit"); mode = p.string("readout_mode")
-        wfsDIT = p.double("wfs_dit"); wfsNDIT = p.int("wfs_ndit")
-        headerSeconds = p.double("header_collection_time"); archiveSeconds = p.double("archive_transfer_time")
-        halfWidth = p.int("window_half_width")
+        nd = NeutralDensity(rawValue: c[Self.ndFilter])!
+        dit = c[Self.ditKey]; ndit = c[Self.nditKey]; mode = c[Self.readoutMode]
+        wfsDIT = c[Self.wfsDITKey]; wfsNDIT = c[Self.wfsNDITKey]
+        headerSeconds = c[Self.headerCollectionTime]; archiveSeconds = c[Self.archiveTransferTime]
+        halfWidth = c[Self.windowHalfWidth]
+        chopper = METISChopperKeys.parameters(c)
         let lm = DetectorModel.metisIMGLM()
         if let m = try? lm.mode(named: mode), dit < m.minimumDITSeconds {
-            throw ConfigurationError(path: "parameters.dit", "DIT \(dit) s is below the \(mode) mode's minimum DIT \(m.minimumDITSeconds) s")
+            throw ConfigurationError(path: c.path(Self.ditKey), "DIT \(dit) s is below the \(mode) mode's minimum DIT \(m.minimumDITSeconds) s")
         }
-        var metis = METISSupport.parameters(heaterFailure: c.faults.double("bb_heater_failure"),
-                                            shortfall: c.faults.double("bb_setpoint_shortfall"),
-                                            jam: c.faults.double("mechanism_jam"))
-        metis.chopper = METISSupport.chopper(p)
-        metisParameters = metis
     }
 
-    func runTrial(_ ctx: TrialContext) async throws -> TrialResult {
-        let sim = ctx.simulation
-        let metis = try METIS(sim, parameters: metisParameters,
-                              state: METISSupport.previousUseState(metisParameters, stream: sim.stream("METIS.initial-state")))
-        let lmCamera = METISCamera(sim, model: .metisIMGLM(), lane: "IMG-LM", epochMJD: ctx.epochMJD)
-        let wfsCamera = METISCamera(sim, model: .scaoWFSCamera(), lane: "SCAO", epochMJD: ctx.epochMJD)
-        var metrics: [String: Double] = [:]
+    func run(in session: METISSession) async throws {
+        let sim = session.sim
+        let metis = session.metis
+        let start = sim.now
+        let lmCamera = session.camera("IMG-LM", .metisIMGLM())
+        let wfsCamera = session.camera("SCAO", .scaoWFSCamera())
 
+        metis.chopper.parameters = chopper
         let chopperOn = sim.process("chopper power on") { try await metis.chopper.powerOn() }
-        let cfo: SimProcess<Void>? = parallelCFO ? sim.process("Setup CFO and subsystems") { try await setupCFO(metis, sim) } : nil
-        var bgWindow: PixelWindow?
+        let cfo: SimProcess<Void>? = parallelCFO ? sim.process("Setup CFO and subsystems") { try await setupCFO(session) } : nil
+        let bgWindow: PixelWindow?
         do {
-            bgWindow = try await setupWCU(metis, camera: lmCamera, ctx: ctx, metrics: &metrics)
-            if let cfo { try await cfo.value() } else { try await setupCFO(metis, sim) }
+            bgWindow = try await setupWCU(session, camera: lmCamera)
+            if let cfo { try await cfo.value() } else { try await setupCFO(session) }
             try await chopperOn.value()
         } catch {
-            if let cfo { await METISSupport.settle(cfo) }
-            await METISSupport.settle(chopperOn)
-            guard let outcome = METISSupport.outcome(for: error) else { throw error }
-            return TrialResult(outcome: outcome, metrics: metrics)
+            if let cfo { await METISSession.settle(cfo) }
+            await METISSession.settle(chopperOn)
+            throw error
         }
 
         // Start Exposure: IMG-LM in L band, the SCAO WFS in K band at the same time; the chopper is where it
@@ -131,7 +125,6 @@ struct METISChopperHome: Procedure {
         wcu.blackbodyKelvin = metis.wcu.blackbody.temperatureKelvin
         let lmRect = window(around: views.lmReferencePixel, in: lmCamera.model)
         let wfsRect = window(around: views.wfsReferencePixel, in: wfsCamera.model)
-        let fidelity = ctx.fidelity == .timing ? nil : Fidelity.windows([lmRect])
         // DPR values as the METIS pipeline classifies LM_CHOPHOME_RAW (AstarVienna/METIS_Pipeline).
         let header = [HeaderCard("TPL ID", "METIS_img_lm_cal_ChopperHome"), HeaderCard("DPR CATG", "CALIB"),
                       HeaderCard("DPR TYPE", "CHOPHOME"), HeaderCard("DPR TECH", "IMAGE,LM"),
@@ -139,7 +132,7 @@ struct METISChopperHome: Procedure {
         let wfsTask = sim.process("SCAO WFS K-band reference") { () async throws -> ExposureResult? in
             try await wfsCamera.expose(step: "SCAO WFS K-band reference", ditSeconds: wfsDIT, ndit: wfsNDIT, modeName: nil,
                                        illumination: Illumination(scene: views.wfsScene()),
-                                       fidelity: ctx.fidelity == .timing ? nil : .windows([wfsRect]))
+                                       fidelity: session.fidelity(.pixelFit, windows: [wfsRect]))
         }
         let lm: ExposureResult?
         do {
@@ -147,10 +140,10 @@ struct METISChopperHome: Procedure {
                 try await lmCamera.expose(step: "Start exposures with the IMG-LM with the requested DIT and NDIT", ditSeconds: dit,
                                           ndit: ndit, modeName: mode,
                                           illumination: Illumination(scene: views.lmScene(wcu: wcu, filter: filter, nd: nd)),
-                                          fidelity: fidelity, header: header)
+                                          fidelity: session.fidelity(.pixelFit, windows: [lmRect]), header: header)
             }
         } catch {
-            await METISSupport.settle(wfsTask)
+            await METISSession.settle(wfsTask)
             throw error
         }
         let wfs = try await wfsTask.value()
@@ -160,7 +153,6 @@ struct METISChopperHome: Procedure {
             try await sim.step("Send file to ESO Archive", lane: "archive") { try await sim.timeout(archiveSeconds) }
         }
 
-        var frames: [Frame] = []
         if let lm, let wfs, let bg = bgWindow, let lmWin = lm.windows.first, let wfsWin = wfs.windows.first {
             let lmMode = try lmCamera.model.mode(named: mode)
             // Flat fielding with a master flat taken as perfect (the detector's response), so the
@@ -180,52 +172,48 @@ struct METISChopperHome: Procedure {
                 // The home the chopper keeps after the template: true home plus its drift at the end.
                 let truth = metis.chopper.trueHomeOffset + metis.chopper.drift(atSeconds: sim.now)
                 let ex = measured.x * 1000 - truth.xMas, ey = measured.y * 1000 - truth.yMas
-                metrics["chopper_home_error_x_mas"] = ex
-                metrics["chopper_home_error_y_mas"] = ey
-                metrics["chopper_home_error_mas"] = (ex * ex + ey * ey).squareRoot()
+                session.metrics["chopper_home_error_x_mas"] = ex
+                session.metrics["chopper_home_error_y_mas"] = ey
+                session.metrics["chopper_home_error_mas"] = (ex * ex + ey * ey).squareRoot()
                 let sLM = 0.5 * (lmFit.xErrorPixels + lmFit.yErrorPixels) * views.lmPixelScaleArcsec
                 let sWFS = 0.5 * (wfsFit.xErrorPixels + wfsFit.yErrorPixels) * views.wfsPixelScaleArcsec
-                metrics["chopper_home_expected_sigma_mas"] = 1000 * (sLM * sLM + sWFS * sWFS).squareRoot()
+                session.metrics["chopper_home_expected_sigma_mas"] = 1000 * (sLM * sLM + sWFS * sWFS).squareRoot()
                 let on = metis.chopper.poweredOnAtSeconds
                 let budget = ChopperHomeErrorBudget(lmCentroidMas: 1000 * sLM, wfsCentroidMas: 1000 * sWFS, chopper: metis.chopper.parameters,
                                                     measuredAt: measuredAt - on, endAt: sim.now - on)
-                for (name, mas) in budget.terms { metrics["chopper_home_budget_\(name)_mas"] = mas }
-                metrics["chopper_home_budget_total_mas"] = budget.totalMas
+                for (name, mas) in budget.terms { session.metrics["chopper_home_budget_\(name)_mas"] = mas }
+                session.metrics["chopper_home_budget_total_mas"] = budget.totalMas
             }
-            if ctx.keepsDetail {
-                frames = [lm.frame(name: "0001_CHOPPERHOME_IMG_LM"), wfs.frame(name: "0002_CHOPPERHOME_SCAO_WFS")].compactMap { $0 }
+            if session.context.keepsDetail {
+                session.frames += [lm.frame(name: "0001_CHOPPERHOME_IMG_LM"), wfs.frame(name: "0002_CHOPPERHOME_SCAO_WFS")].compactMap { $0 }
             }
         }
-        var series: [TrialSeries] = []
-        if ctx.keepsDetail {
+        if session.context.keepsDetail {
+            // This template's warm-up; a later template in the OB has its own.
             let bb = metis.wcu.blackbody
-            series.append(TrialSeries(name: "WCU blackbody temperature", unit: "K",
-                                      points: stride(from: 0.0, through: sim.now, by: max(1, sim.now / 200)).map { ($0, bb.temperatureKelvin(atSeconds: $0)) }))
+            session.series.append(TrialSeries(name: "WCU blackbody temperature", unit: "K",
+                                              points: stride(from: start, through: sim.now, by: max(1, (sim.now - start) / 200)).map { ($0, bb.temperatureKelvin(atSeconds: $0)) }))
         }
-        return TrialResult(outcome: .completed, metrics: metrics, frames: frames, series: series)
     }
 
     func window(around p: (x: Double, y: Double), in model: DetectorModel) -> PixelRect {
         PixelRect(x0: Int(p.x) - halfWidth, y0: Int(p.y) - halfWidth, width: 2 * halfWidth, height: 2 * halfWidth)
             .intersection(model.imagingArea)
     }
-
     /// Setup WCU, bullet by bullet; returns the background frame's window (nil when only timing).
-    func setupWCU(_ metis: METIS, camera: METISCamera, ctx: TrialContext, metrics: inout [String: Double]) async throws -> PixelWindow? {
-        let sim = ctx.simulation
-        let bb = metis.wcu.blackbody
+    func setupWCU(_ session: METISSession, camera: METISCamera) async throws -> PixelWindow? {
+        let sim = session.sim
+        let bb = session.metis.wcu.blackbody
         return try await sim.step("Setup WCU", lane: "WCU") { () async throws -> PixelWindow? in
-            try await sim.step("Move periscopic arm to IN", lane: "WCU") { try await metis.wcu.periscopeArm.move(to: "IN") }
-            let setAt = sim.now
-            try await sim.step("Set temperature of the blackbody to specified temperature", lane: "WCU") { bb.setTemperature(kelvin: bbKelvin) }
-            try await sim.step("Wait for about 45 minutes (warming up time)", lane: "WCU") { try await bb.waitUntilReadyRetryingHeater() }
-            metrics["warmup_s"] = sim.now - setAt
-            try await sim.step("Set WCU-FP2.1 to LM-pinhole", lane: "WCU") { try await metis.wcu.fp21.move(to: "LM-pinhole") }
-            try await sim.step("Set WCU-PP1 to ELT mask", lane: "WCU") { try await metis.wcu.pp1.move(to: "ELT mask") }
+            try await sim.step("Move periscopic arm to IN", lane: "WCU") { try await session.move("WCU-periscope-arm", to: "IN") }
+            try await sim.step("Set temperature of the blackbody to specified temperature", lane: "WCU") { session.setBlackbody(kelvin: bbKelvin) }
+            try await sim.step("Wait for about 45 minutes (warming up time)", lane: "WCU") { try await session.waitForBlackbody() }
+            try await sim.step("Set WCU-FP2.1 to LM-pinhole", lane: "WCU") { try await session.move("WCU-FP2.1", to: "LM-pinhole") }
+            try await sim.step("Set WCU-PP1 to ELT mask", lane: "WCU") { try await session.move("WCU-PP1", to: "ELT mask") }
             let detectable = try await sim.step("Check the power readout", lane: "WCU") { bb.isPowerDetectable }
             sim.record("WCU-BB", "power readout", ["watts": "\(bb.radiatedPowerWatts)", "detectable": "\(detectable)"])
-            guard detectable else { throw ProcedureAbort(cause: "no_power_readout", metrics: metrics) }
-            try await sim.step("Set WCU-BB-aperture-mask to CLOSE", lane: "WCU") { try await metis.wcu.bbApertureMask.move(to: "CLOSE") }
+            guard detectable else { throw ProcedureAbort(cause: "no_power_readout") }
+            try await sim.step("Set WCU-BB-aperture-mask to CLOSE", lane: "WCU") { try await session.move("WCU-BB-aperture-mask", to: "CLOSE") }
             var wcu = WCUSource()
             wcu.blackbodyKelvin = bb.temperatureKelvin
             wcu.apertureMaskOpen = false
@@ -234,24 +222,25 @@ struct METISChopperHome: Procedure {
                                               + wcu.maskBackgroundPhotonsPerSecondPerPixel(filter: filter, nd: nd, pixelScaleArcsec: camera.model.pixelScaleArcsec))
             let rect = window(around: (1024, 1024), in: camera.model)
             let bg = try await camera.expose(step: "take background measurement", ditSeconds: dit, ndit: ndit, modeName: mode,
-                                             illumination: background, fidelity: ctx.fidelity == .timing ? nil : .windows([rect]))
-            try await sim.step("Set WCU-BB-aperture-mask to OPEN", lane: "WCU") { try await metis.wcu.bbApertureMask.move(to: "OPEN") }
+                                             illumination: background, fidelity: session.fidelity(.pixelFit, windows: [rect]))
+            try await sim.step("Set WCU-BB-aperture-mask to OPEN", lane: "WCU") { try await session.move("WCU-BB-aperture-mask", to: "OPEN") }
             return bg?.windows.first
         }
     }
 
     /// Setup CFO and subsystems, bullet by bullet, in document order.
-    func setupCFO(_ metis: METIS, _ sim: Simulation) async throws {
+    func setupCFO(_ session: METISSession) async throws {
+        let sim = session.sim
         try await sim.step("Setup CFO and subsystems", lane: "CFO") {
-            try await sim.step("Set CFO-PP1 to PPS-CFO1", lane: "CFO") { try await metis.cfo.pp1MaskWheel.move(to: "PPS-CFO1") }
-            try await sim.step("Set CFO-FP2 to FIELD-11", lane: "CFO") { try await metis.cfo.fp2.move(to: "FIELD-11") }
-            try await sim.step("Set LMS beamsplitter pickoff wheel to OUT", lane: "LMS") { try await metis.lmsPickoff.move(to: "OUT") }
-            try await sim.step("Set the IMG-LM mask to SPM-LM", lane: "IMG-LM") { try await metis.imgLM.mask.move(to: "SPM-LM") }
+            try await sim.step("Set CFO-PP1 to PPS-CFO1", lane: "CFO") { try await session.move("CFO-PP1", to: "PPS-CFO1") }
+            try await sim.step("Set CFO-FP2 to FIELD-11", lane: "CFO") { try await session.move("CFO-FP2", to: "FIELD-11") }
+            try await sim.step("Set LMS beamsplitter pickoff wheel to OUT", lane: "LMS") { try await session.move("LMS-pickoff", to: "OUT") }
+            try await sim.step("Set the IMG-LM mask to SPM-LM", lane: "IMG-LM") { try await session.move("IMG-LM-mask", to: "SPM-LM") }
             try await sim.step("Set the IMG-LM science filter to the specified filter", lane: "IMG-LM") {
-                try await metis.imgLM.filter.move(to: filter.name)
+                try await session.move("IMG-LM-filter", to: filter.name)
             }
             try await sim.step("Set the IMG-LM neutral density filter to the specified filter", lane: "IMG-LM") {
-                try await metis.imgLM.neutralDensity.move(to: nd.rawValue)
+                try await session.move("IMG-LM-ND", to: nd.rawValue)
             }
         }
     }
