@@ -539,8 +539,13 @@ struct TwilightTelescope {
             try await sim.timeout(eltSlewSeconds)
             return
         }
-        let elevation = try Airmass.altitudeDegrees(forAirmass: airmass)
-        let azimuth = Azimuth.normalized(sunAzimuth + 180)
+        try await Self.point(auxTel, simulation: sim, azimuth: Azimuth.normalized(sunAzimuth + 180),
+                             elevation: try Airmass.altitudeDegrees(forAirmass: airmass))
+    }
+
+    /// AuxTel to a fixed (az, el), the dome following in parallel: the move times from the ATMount and
+    /// ATDome kinematics (shared with latiss_take_twilight_flats).
+    static func point(_ auxTel: AuxTel, simulation sim: Simulation, azimuth: Double, elevation: Double) async throws {
         let mount = auxTel.atMount, dome = auxTel.atDome
         let mountSeconds = try mount.slewSeconds(azimuthDegrees: azimuth, elevationDegrees: elevation)
         let wrapped = try mount.wrapAzimuth(azimuth)
