@@ -1,25 +1,10 @@
 import Foundation
 import SimKernel
 
-/// A Rubin CSC summary state (the subset the calibration documents use).
-public enum CSCState: String, Sendable, CaseIterable {
-    case standby = "STANDBY"
-    case disabled = "DISABLED"
-    case enabled = "ENABLED"
-
-    var rank: Int {
-        switch self {
-        case .standby: return 0
-        case .disabled: return 1
-        case .enabled: return 2
-        }
-    }
-}
-
 /// The AuxTel white-light source, ATWhiteLight (KiloArc lamp + chiller + shutter), REFERENCES.md §2.4.
 ///
-/// - CSC: STANDBY ↔ DISABLED ↔ ENABLED, one `transitionSeconds` per state passed (set_summary_state walks
-///   through the intermediate state). Lamp, chiller and shutter commands need ENABLED.
+/// - CSC: the salobj summary state machine (`CSCStateMachine`), one `transitionSeconds` per transition
+///   command set_summary_state sends. Lamp, chiller and shutter commands need ENABLED.
 /// - Chiller: a `FirstOrderLag` (in °C) from its current temperature to the set point; "ready" when
 ///   |ΔT|/T_set ≤ the relative tolerance (power_on_atcalsys.py).
 /// - Lamp (ts_atwhitelight `lamp_model.py`): ignition is a retry loop (the lamp "reports its retry loop
@@ -122,7 +107,9 @@ public final class ATWhiteLight {
     public let name: String
     public let lane: String
     public var parameters: Parameters
-    public private(set) var summaryState: CSCState
+    /// The CSC's summary state machine (ts_salobj BaseCsc).
+    public let csc: CSCStateMachine
+    public var summaryState: CSCState { csc.state }
     public private(set) var isChillerRunning = false
     public private(set) var isShutterOpen = false
     private var lamp: LampState = .off
@@ -146,7 +133,7 @@ public final class ATWhiteLight {
         self.name = name
         self.lane = lane
         self.parameters = parameters
-        self.summaryState = summaryState
+        csc = CSCStateMachine(simulation, name: name, lane: lane, state: summaryState, transitionSeconds: parameters.transitionSeconds)
         chillerStartCelsius = parameters.chillerAmbientCelsius
         chillerTargetCelsius = parameters.chillerAmbientCelsius
         chillerSince = simulation.now
@@ -203,17 +190,10 @@ public final class ATWhiteLight {
         guard summaryState == .enabled else { throw ThermalError.notEnabled(device: name, state: summaryState.rawValue) }
     }
 
-    /// set_summary_state: walks through the intermediate states, `transitionSeconds` each.
+    /// set_summary_state: one transition command per state on the way (`CSCCommand.path`).
     public func setSummaryState(_ target: CSCState) async throws {
-        let sim = simulation
-        try await sim.step("set_summary_state \(name) \(target.rawValue)", lane: lane, use: .cscTransition) {
-            while summaryState != target {
-                try await sim.timeout(parameters.transitionSeconds)
-                let next = summaryState.rank < target.rank ? summaryState.rank + 1 : summaryState.rank - 1
-                summaryState = CSCState.allCases.first { $0.rank == next }!
-                sim.record(name, "summaryState", ["state": summaryState.rawValue])
-            }
-        }
+        csc.transitionSeconds = parameters.transitionSeconds
+        try await csc.setSummaryState(target)
     }
 
     public func startChiller(setPointCelsius: Double? = nil) throws {

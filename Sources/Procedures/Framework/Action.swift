@@ -58,6 +58,9 @@ public struct Key<Value: ConfigurationValue>: Sendable {
                 hidden: Bool = false, doc: String) {
         spec = ParameterSpec(name, type, requirement, min: min, max: max, hidden: hidden, doc: doc)
     }
+
+    /// A key whose declaration is generated (a template's parameter table row).
+    public init(_ spec: ParameterSpec) { self.spec = spec }
 }
 
 /// The validated values of one action call, read back through its keys.

@@ -13,14 +13,15 @@ public struct LATISS: Procedure {
     public static let library = ActionLibrary<LATISSSession>(
         instrument: "LATISS",
         actions: [SetSummaryState.self, PowerOnATCalSys.self, PowerOffATCalSys.self, PrepareForFlat.self, MakeLATISSCalibrations.self,
-                  TakeImageLATISS.self, HomeDome.self, SlewDome.self, StopTracking.self],
+                  TakeImageLATISS.self, HomeDome.self, SlewDome.self, StopTracking.self, LATISSTakeTwilightFlats.self],
         // Block files name standard scripts with `.py` (`set_summary_state.py`) and the issue without.
         aliases: ["set_summary_state.py": "set_summary_state", "auxtel/stop_tracking": "auxtel/stop_tracking.py",
                   "auxtel/make_latiss_calibrations": "auxtel/make_latiss_calibrations.py",
                   "auxtel/take_image_latiss": "auxtel/take_image_latiss.py", "auxtel/atdome/home_dome": "auxtel/atdome/home_dome.py",
                   "auxtel/atdome/slew_dome": "auxtel/atdome/slew_dome.py", "auxtel/prepare_for/flat": "auxtel/prepare_for/flat.py",
                   "auxtel/calibrations/power_on_atcalsys": "auxtel/calibrations/power_on_atcalsys.py",
-                  "auxtel/calibrations/power_off_atcalsys": "auxtel/calibrations/power_off_atcalsys.py"])
+                  "auxtel/calibrations/power_off_atcalsys": "auxtel/calibrations/power_off_atcalsys.py",
+                  "auxtel/latiss_take_twilight_flats": "auxtel/latiss_take_twilight_flats.py"])
 
     /// Every element the flat-screen model knows, in either wheel.
     public static let knownElements: [String] = (Set(ATFlatScreen().relativeThroughput.keys)
@@ -82,6 +83,9 @@ public struct LATISS: Procedure {
             ParameterSpec("grating_wheel", .choiceList(knownElements), .defaultValue(.strings(defaultGratingWheel)),
                           doc: "Elements installed in the grating wheel, in slot order (the document's, plus BG40_65mm and OG550_65mm)."),
         ] + [
+            ParameterSpec("csc_initial_states", .rows([LATISSCSCs.names, CSCState.allCases.map(\.rawValue)]),
+                          .defaultValue(.strings(LATISSCSCs.defaultRows)),
+                          doc: "[CSC, state] rows: the summary state each CSC starts a trial in; CSCs not listed keep their default [U] (ATCS and LATISS groups ENABLED; ATWhiteLight, OCPS:1, Electrometer:201, FiberSpectrograph:3 STANDBY)."),
             ParameterSpec("lamp.bulb_flux_spread", .number, .defaultValue(.number(ATWhiteLight.Parameters.auxTel.bulbFluxSpread)), min: 0, max: 0.5,
                           doc: "Relative sd of the flat-screen illumination between ATWhiteLight bulbs [U]; one bulb per trial."),
             ParameterSpec("lamp.warmup_flux_spread", .number, .defaultValue(.number(ATWhiteLight.Parameters.auxTel.warmupFluxSpread)), min: 0, max: 0.5,
@@ -101,6 +105,7 @@ public struct LATISS: Procedure {
             MetricSpec("contingency_time_s", unit: "s", doc: "Time lost to contingencies: aborted attempts, incident report, the response's scripts."),
             MetricSpec("flat_sdssr_6s_adu", unit: "adu", doc: "Median post-ISR level of the images the contingencies watch (the 6 s SDSSr_65mm flats; last script that took any)."),
             MetricSpec("flat_limit_reports", unit: "1", doc: "Flats above the ~30,000 ADU operator limit, each reported (seed 003) while the run goes on; the lamp's flux varies by bulb and warm-up."),
+            MetricSpec("twilight_flats", unit: "1", doc: "Twilight flats latiss_take_twilight_flats took (calibration and wait frames left out); also on a `sun_elevation` abort."),
             MetricSpec("ptc_turnoff_adu", unit: "adu", doc: "PTC turn-off, median over amplifiers (last PTC)."),
             MetricSpec("ptc_turnoff_exptime_s", unit: "s", doc: "Exposure time of the turn-off point, median over amplifiers."),
             MetricSpec("ptc_gain_error_pct", unit: "%", doc: "PTC gain − true gain, mean over amplifiers (pixel fidelity)."),
@@ -126,6 +131,8 @@ public struct LATISS: Procedure {
         public var screen: ATFlatScreen
         public var initialEncoderErrorDegrees: Double?
         public var controlTiming: LATISSControlTiming = .latiss
+        /// The summary state of each CSC at the start of a trial (`LATISSCSCs`; the defaults where absent).
+        public var cscInitialStates: [String: CSCState] = [:]
     }
 
     public let settings: Settings
@@ -150,6 +157,16 @@ public struct LATISS: Procedure {
             }
             if Set(wheel).count != wheel.count { throw ConfigurationError(path: "instrument.\(key)", "names an element twice") }
         }
+        var cscInitialStates: [String: CSCState] = [:]
+        if case .strings(let words)? = c.instrument["csc_initial_states"] {
+            for i in stride(from: 0, to: words.count - 1, by: 2) {
+                guard let state = CSCState(rawValue: words[i + 1]) else { continue }
+                if cscInitialStates[words[i]] != nil {
+                    throw ConfigurationError(path: "instrument.csc_initial_states", "names `\(words[i])` twice")
+                }
+                cscInitialStates[words[i]] = state
+            }
+        }
         let run = try c.sequences.map { ($0, try Self.library.instantiate($0)) }
         let responses = try c.contingencies.map { try Self.library.instantiate($0.response) }
         let ids = Set(c.sequences.map(\.id))
@@ -166,7 +183,8 @@ public struct LATISS: Procedure {
             nightsSinceHome: p.int("nights_since_home"), nightlyDomeTravelDegrees: p.double("nightly_dome_travel"),
             weeks: p.int("weeks"), nightsBetween: p.int("nights_between"), preventiveHome: p.bool("preventive_home"),
             roiSize: c.instrument.int("detector.roi_size"), auxTel: auxTel, screen: ATFlatScreen(),
-            initialEncoderErrorDegrees: c.instrument.optionalDouble("dome.initial_encoder_error"), controlTiming: controlTiming)
+            initialEncoderErrorDegrees: c.instrument.optionalDouble("dome.initial_encoder_error"), controlTiming: controlTiming,
+            cscInitialStates: cscInitialStates)
     }
 
     /// Walks the run as the wheels will move: every element a script names must be installed in its
@@ -186,6 +204,8 @@ public struct LATISS: Procedure {
                 } else if let t = action as? TakeImageLATISS {
                     wheels = (t.filterName, t.gratingName)
                     images = [(t.type.rawValue, t.times)]
+                } else if let t = action as? LATISSTakeTwilightFlats {
+                    wheels = (t.filterName, t.gratingName)
                 }
                 if let f = wheels.0 {
                     guard filters.contains(f) else {
@@ -249,6 +269,8 @@ final class LATISSRun {
             }
         } catch let e as ThermalError {
             throw ProcedureAbort(cause: Self.cause(of: e), metrics: metrics())
+        } catch is CSCCommandRejected {
+            throw ProcedureAbort(cause: "csc_state", metrics: metrics())
         } catch let abort as ProcedureAbort {
             throw ProcedureAbort(cause: abort.cause, metrics: metrics().merging(abort.metrics) { a, _ in a })
         }
@@ -261,6 +283,7 @@ final class LATISSRun {
         switch error {
         case .ignitionFailed: return "lamp_ignition"
         case .shutterTimeout: return "shutter_stuck"
+        case .notEnabled: return "csc_state"
         default: return "atcalsys"
         }
     }
@@ -270,6 +293,7 @@ final class LATISSRun {
                                    "contingency_time_s": contingencySeconds, "flat_limit_reports": Double(session.flatLimitReports)]
         if !session.watchedLevels.isEmpty { m["flat_sdssr_6s_adu"] = LATISSSession.median(session.watchedLevels) }
         if let e = session.masterFlatError { m["master_flat_error_pct"] = e }
+        if s.run.contains(where: { $0.actions.contains { $0 is LATISSTakeTwilightFlats } }) { m["twilight_flats"] = Double(session.twilightFlats) }
         m.merge(session.ptcMetrics) { _, b in b }
         return m
     }

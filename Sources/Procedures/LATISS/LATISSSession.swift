@@ -4,8 +4,8 @@ import SimKernel
 
 /// What every AuxTel/LATISS script of one trial shares: the AuxTel models, the LATISS detector, taking
 /// an image (exposure, readout, the fidelity, detail frames and headers), moving the wheels with their
-/// jam handling, the CSCs the models do not simulate, and the operator's contingency watch on every
-/// image. A script (`LATISSScripts`) reads and drives only this.
+/// jam handling, every CSC's summary state (carried through the whole run: BLOCK-310 starts where BLOCK-295
+/// left them), and the operator's contingency watch on every image. A script (`LATISSScripts`) reads and drives only this.
 public final class LATISSSession {
     public enum ImageType: String, Sendable, CaseIterable { case bias = "BIAS", dark = "DARK", flat = "FLAT" }
 
@@ -24,6 +24,8 @@ public final class LATISSSession {
     /// True when images have pixels (PTC pairs and master frames are measured).
     public let keepsPixels: Bool
     let amplifierCount: Int
+    /// Every CSC of `LATISSCSCs`, by name; ATWhiteLight's is the lamp model's own.
+    public let cscs: [String: CSCStateMachine]
 
     /// The contingency whose check failed: the running sequence stops at once (scripts test `stopped`
     /// after every image) and the run's response takes over.
@@ -44,6 +46,8 @@ public final class LATISSSession {
     var imageNumber = 0
     /// Flats above the operator's ~30,000 ADU limit: the document has the operator report them and go on.
     var flatLimitReports = 0
+    /// Twilight flats taken by latiss_take_twilight_flats (the calibration frames and sleeps' frames left out).
+    var twilightFlats = 0
 
     init(settings: LATISS.Settings, context: TrialContext) {
         self.settings = settings
@@ -62,6 +66,16 @@ public final class LATISSSession {
         verificationStream = context.simulation.stream("OCPS.verification")
         fidelity = context.fidelity.detector()
         keepsPixels = context.fidelity.hasPixels
+        var cscs: [String: CSCStateMachine] = [:]
+        for entry in LATISSCSCs.all {
+            let machine = entry.name == auxTel.atWhiteLight.name ? auxTel.atWhiteLight.csc
+                : CSCStateMachine(context.simulation, name: entry.name, lane: entry.lane, state: entry.initial,
+                                  transitionSeconds: settings.auxTel.whiteLight.transitionSeconds,
+                                  externallyCommandable: entry.externallyCommandable)
+            machine.restore(settings.cscInitialStates[entry.name] ?? entry.initial)
+            cscs[entry.name] = machine
+        }
+        self.cscs = cscs
     }
 
     // MARK: Devices
@@ -69,6 +83,7 @@ public final class LATISSSession {
     /// The filter and grating wheels (make_latiss_calibrations' and take_image_latiss' `filter`/`grating`);
     /// a jammed wheel is recovered and the move retried, twice at most.
     public func setInstrument(filter: String, grating: String) async throws {
+        try requireEnabled(["ATSpectrograph"], for: "changeFilter/changeDisperser")
         var attempt = 0
         while true {
             do {
@@ -83,18 +98,21 @@ public final class LATISSSession {
         }
     }
 
-    /// set_summary_state for one CSC. ATWhiteLight is modelled (its own transitions); any other CSC
-    /// (OCPS:1, Electrometer:201, FiberSpectrograph:3) walks STANDBY → DISABLED → ENABLED in the white
-    /// light's transition time per state, the seed procedure's timing for OCPS:1.
+    /// set_summary_state for one CSC: the salobj path from its present state, one command per transition
+    /// (`CSCStateMachine`); nothing to send when it is already there.
     public func setSummaryState(_ csc: String, _ state: CSCState) async throws {
-        if csc == "ATWhiteLight" {
+        guard let machine = cscs[csc] else { throw CSCCommandRejected(csc: csc, command: "set_summary_state", state: .offline) }
+        if machine === auxTel.atWhiteLight.csc {
             try await auxTel.atWhiteLight.setSummaryState(state)
-            return
+        } else {
+            try await machine.setSummaryState(state)
         }
-        let lane = csc.split(separator: ":").first.map(String.init) ?? csc
-        try await sim.step("set_summary_state \(csc) \(state.rawValue)", lane: lane, use: .cscTransition) {
-            try await sim.timeout(2 * settings.auxTel.whiteLight.transitionSeconds)
-        }
+    }
+
+    /// A group's `assert_all_enabled` before a command that needs it (ts_observatory_control: ATCS before
+    /// prepare_for_flatfield, LATISS before every image); the first CSC not ENABLED refuses.
+    public func requireEnabled(_ names: [String], for command: String) throws {
+        for name in names { try cscs[name]?.requireEnabled(for: command) }
     }
 
     // MARK: Images
@@ -121,10 +139,14 @@ public final class LATISSSession {
     /// inside the exposure) plus the take_imgtype call's overhead (LATISSControlTiming), then the detector's frame at the trial's fidelity, then the operator's
     /// contingency check when one watches it. `counts` is false for the discarded images of a sequence.
     /// Returns nil when nothing is simulated (timing fidelity and no watcher).
+    /// `sky` replaces the flat screen (a twilight flat: the sky's electrons per second per pixel, the
+    /// QE inside), and `measured` asks for the frame's statistics even at timing fidelity (a script that
+    /// reads the counts of its last image, as latiss_take_twilight_flats does).
     public func takeImage(_ type: ImageType, seconds: Double, filter: String, grating: String, reason: String? = nil,
-                          counts: Bool = true) async throws -> ExposureResult? {
+                          counts: Bool = true, sky: Illumination? = nil, measured: Bool = false) async throws -> ExposureResult? {
+        try requireEnabled(LATISSCSCs.latissGroup, for: "take_imgtype \(type.rawValue)")
         let start = sim.now
-        let rate = type == .flat ? try photonRate(filter: filter, grating: grating) : 0
+        let illumination = try sky ?? Illumination(photonsPerSecondPerPixel: type == .flat ? try photonRate(filter: filter, grating: grating) : 0)
         let watcher = settings.contingencies.isEmpty ? nil : watcher(type, seconds: seconds, filter: filter, grating: grating)
         // Overhead, exposure, readout as three leaves of the step tree (one time use each); the readout ends
         // at start + the image's time exactly, where one uncut wait did.
@@ -133,8 +155,8 @@ public final class LATISSSession {
         if seconds > 0 { try await sim.step("exposure", lane: "LATISS", use: .exposure) { try await sim.timeout(seconds) } }
         try await sim.step("readout", lane: "LATISS", use: .readoutOverhead) { try await sim.wait(until: start + parts.totalSeconds) }
         imageNumber += 1
-        guard let f = fidelity ?? (watcher != nil ? .roiStatistics : nil) else { return nil }
-        var request = ExposureRequest(ditSeconds: seconds, illumination: Illumination(photonsPerSecondPerPixel: rate),
+        guard let f = fidelity ?? (watcher != nil || measured ? .roiStatistics : nil) else { return nil }
+        var request = ExposureRequest(ditSeconds: seconds, illumination: illumination,
                                       fidelity: f, startSeconds: start)
         if context.keepsDetail {
             request.header = [HeaderCard("IMGTYPE", type.rawValue, "image type"), HeaderCard("FILTER", filter, "filter wheel"),

@@ -173,10 +173,10 @@ public enum METISInternalFlatTemplate {
         }
     }
 
-    /// The template's rows as scenario keys under `parameters.template.` so the scenario loader checks
-    /// unknown keys, allowed lists, ranges and NODEFAULT with file and line. Hidden rows are optional
-    /// keys: the procedure rejects them when set (`hiddenKeysSet`), with their line, at build time.
-    static var scenarioSpecs: [ParameterSpec] {
+    /// The template's rows as the OB's keys so the OB loader checks unknown keys, allowed lists, ranges
+    /// and NODEFAULT with file and line. Hidden rows are optional keys: the template rejects them when
+    /// set (`InternalFlatTemplate`), with their line, when the OB is built.
+    static let keySpecs: [ParameterSpec] = {
         parameters.map { p in
             let type: ParameterType
             var minimum: Double?
@@ -197,8 +197,14 @@ public enum METISInternalFlatTemplate {
             }
             let doc = "\(p.label). Table: `\(p.rangeText)`\(p.hidden ? "; hidden: set by the template, not by a user" : "")"
                 + (p.templateChoice.map { "; TBD/NODEFAULT, the template uses `\($0)` [U]" } ?? "") + " (seed 000)."
-            return ParameterSpec("template.\(p.key)", type, requirement, min: minimum, hidden: p.hidden, doc: doc)
+            return ParameterSpec(p.key, type, requirement, min: minimum, hidden: p.hidden, doc: doc)
         }
+    }()
+
+    /// A row's key, typed.
+    static func key<V>(_ name: String) -> Key<V> {
+        guard let spec = keySpecs.first(where: { $0.key == name }) else { preconditionFailure("no row \(name) in the InternalFlat table") }
+        return Key(spec)
     }
 }
 

@@ -163,7 +163,10 @@ public struct TwilightFlats: Procedure {
         }
     }
 
-    public func runTrial(_ context: TrialContext) async throws -> TrialResult {
+    public func runTrial(_ context: TrialContext) async throws -> TrialResult { try await runTrial(context, imaging: nil) }
+
+    /// One trial; `imaging` gives the instrument's own session for its frames (METIS_all_cal_TwilightFlat).
+    func runTrial(_ context: TrialContext, imaging: ((TwilightInstrument) -> any TwilightImaging)?) async throws -> TrialResult {
         let instrument = try TwilightInstrument(preset: instrumentPreset, bandName: bandName, modeName: modeName,
                                                 minimumExposureSeconds: minimumExposure)
         let site = try Site(name: context.site.name, latitudeDegrees: context.site.latitudeDegrees,
@@ -174,7 +177,7 @@ public struct TwilightFlats: Procedure {
         }
         let sky = TwilightSkyView(site: site, band: instrument.band, camera: instrument.camera,
                                   epochUnixSeconds: context.epochUnixSeconds)
-        var run = TwilightRun(procedure: self, context: context, instrument: instrument, sky: sky)
+        var run = TwilightRun(procedure: self, context: context, instrument: instrument, sky: sky, imaging: imaging?(instrument))
         return try await run.execute()
     }
 }

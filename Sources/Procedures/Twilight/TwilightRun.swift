@@ -41,6 +41,8 @@ struct TwilightRun {
     let pixelRect: PixelRect?
     let darkCurrent: Double
     let epochMJD: Double
+    /// The instrument's own session, when it has one (`TwilightImaging`).
+    let imaging: (any TwilightImaging)?
 
     var flats: [TwilightFlatRecord] = []
     var skySeries = TrialSeries(name: "sky_rate", unit: "e-/s/px")
@@ -54,13 +56,15 @@ struct TwilightRun {
     /// the night's transparency when planning the first frame at a new pointing.
     var transparencyRatio = 1.0
 
-    init(procedure: TwilightFlats, context: TrialContext, instrument: TwilightInstrument, sky: TwilightSkyView) {
+    init(procedure: TwilightFlats, context: TrialContext, instrument: TwilightInstrument, sky: TwilightSkyView,
+         imaging: (any TwilightImaging)? = nil) {
         p = procedure
         self.context = context
         sim = context.simulation
         self.instrument = instrument
         self.sky = sky
-        simulator = DetectorSimulator(model: instrument.detector)
+        self.imaging = imaging
+        simulator = imaging?.simulator ?? DetectorSimulator(model: instrument.detector)
         rule = TwilightExposureRule(kind: procedure.ruleKind, targetElectrons: procedure.fillTarget * instrument.fullWellElectrons,
                                     minimumSeconds: instrument.minimumExposureSeconds, maximumSeconds: procedure.maximumExposure)
         // One uniform draw decides the night (bernoulli(p) is u < p): the override keeps every clear night
@@ -76,16 +80,23 @@ struct TwilightRun {
                                     timescaleSeconds: procedure.cirrusTimescale,
                                     stream: context.simulation.stream("sky.cirrus"))
         detectorStream = context.simulation.stream("\(instrument.lane).detector")
-        switch context.fidelity {
-        case .timing, .roiStatistics:
-            fidelity = .roiStatistics
-            pixelRect = nil
-        case .roiPixels, .fullFrame:
-            // One amplifier's region of interest: enough pixels for a flat-field error, and the cost of a
-            // frame stays that of one ROI.
+        if let imaging {
+            // One amplifier's region of interest, when the session's mapping gives pixels.
             let rect = instrument.detector.roi(amplifier: 0)
-            fidelity = .windows([rect])
-            pixelRect = rect
+            fidelity = imaging.fidelity(pixels: rect)
+            if case .windows = fidelity { pixelRect = rect } else { pixelRect = nil }
+        } else {
+            switch context.fidelity {
+            case .timing, .roiStatistics:
+                fidelity = .roiStatistics
+                pixelRect = nil
+            case .roiPixels, .fullFrame:
+                // One amplifier's region of interest: enough pixels for a flat-field error, and the cost of a
+                // frame stays that of one ROI.
+                let rect = instrument.detector.roi(amplifier: 0)
+                fidelity = .windows([rect])
+                pixelRect = rect
+            }
         }
         darkCurrent = instrument.detector.darkCurrentElectronsPerSecond
         epochMJD = context.epochUnixSeconds / 86_400 + 40_587
@@ -218,6 +229,8 @@ struct TwilightRun {
         try await sim.step("configure instrument", lane: instrument.lane, use: .mechanism) {
             if let auxTel = telescope.auxTel {
                 try await TwilightTelescope.move(auxTel.filterWheel, to: instrument.filterName)
+            } else if let imaging {
+                try await imaging.configure(instrument)
             } else {
                 let metis = try METIS(sim)
                 if let f = instrument.filterDevice { try await TwilightTelescope.move(try metis.device(f), to: instrument.filterName) }
@@ -318,8 +331,7 @@ struct TwilightRun {
         let request = ExposureRequest(ditSeconds: dit, ndit: 1, modeName: instrument.mode.name,
                                       illumination: Illumination(photonsPerSecondPerPixel: meanTrue, quantumEfficiency: 1),
                                       fidelity: fidelity, header: header, startSeconds: t0, epochMJD: epochMJD)
-        let result = try simulator.expose(request, stream: detectorStream)
-        try await sim.timeout(instrument.frameSeconds(ditSeconds: dit) + p.frameOverhead)
+        let result = try await takeFrame(request, ditSeconds: dit)
         let adu = result.medianPostISRADU
         let fill = adu * instrument.gain / fullWell
         let counted = fill >= p.fillMin && fill <= p.fillMax
@@ -342,6 +354,19 @@ struct TwilightRun {
             }
         }
         return record
+    }
+
+    /// One frame and the per-frame overhead after it. Through the instrument's session the frame's time
+    /// passes before its pixels are drawn.
+    func takeFrame(_ request: ExposureRequest, ditSeconds dit: Double) async throws -> ExposureResult {
+        if let imaging {
+            let result = try await imaging.take(request, seconds: instrument.frameSeconds(ditSeconds: dit))
+            try await sim.timeout(p.frameOverhead)
+            return result
+        }
+        let result = try simulator.expose(request, stream: detectorStream)
+        try await sim.timeout(instrument.frameSeconds(ditSeconds: dit) + p.frameOverhead)
+        return result
     }
 
     // MARK: - Darks and the pipeline
@@ -372,8 +397,7 @@ struct TwilightRun {
         for _ in 0..<p.nDark {
             let request = ExposureRequest(ditSeconds: dit, ndit: 1, modeName: instrument.mode.name, illumination: .dark,
                                           fidelity: fidelity, startSeconds: sim.now, epochMJD: epochMJD)
-            let result = try simulator.expose(request, stream: detectorStream)
-            try await sim.timeout(instrument.frameSeconds(ditSeconds: dit) + p.frameOverhead)
+            let result = try await takeFrame(request, ditSeconds: dit)
             levels.append(result.medianPostISRADU)
             variance = result.amplifiers.first?.temporalVarianceADU2 ?? 0
             if let w = result.windows.first { images.append(Image(width: w.rect.width, height: w.rect.height, values: w.values)) }
@@ -515,8 +539,13 @@ struct TwilightTelescope {
             try await sim.timeout(eltSlewSeconds)
             return
         }
-        let elevation = try Airmass.altitudeDegrees(forAirmass: airmass)
-        let azimuth = Azimuth.normalized(sunAzimuth + 180)
+        try await Self.point(auxTel, simulation: sim, azimuth: Azimuth.normalized(sunAzimuth + 180),
+                             elevation: try Airmass.altitudeDegrees(forAirmass: airmass))
+    }
+
+    /// AuxTel to a fixed (az, el), the dome following in parallel: the move times from the ATMount and
+    /// ATDome kinematics (shared with latiss_take_twilight_flats).
+    static func point(_ auxTel: AuxTel, simulation sim: Simulation, azimuth: Double, elevation: Double) async throws {
         let mount = auxTel.atMount, dome = auxTel.atDome
         let mountSeconds = try mount.slewSeconds(azimuthDegrees: azimuth, elevationDegrees: elevation)
         let wrapped = try mount.wrapAzimuth(azimuth)

@@ -4,7 +4,10 @@ public struct HomeDome: Action {
     public static let summary = "Re-homes ATDome, clearing its encoder error."
     public static let keys: [ParameterSpec] = []
     public init(configuration: ActionConfiguration) throws {}
-    public func run(in session: LATISSSession) async throws { try await session.auxTel.atDome.home() }
+    public func run(in session: LATISSSession) async throws {
+        try session.requireEnabled(["ATDome"], for: "homeAzimuth")
+        try await session.auxTel.atDome.home()
+    }
 }
 
 /// `auxtel/atdome/slew_dome.py`: the dome to an azimuth (the document's small adjustments after homing).
@@ -15,7 +18,10 @@ public struct SlewDome: Action {
     public static let keys = [az.spec]
     let azimuth: Double
     public init(configuration c: ActionConfiguration) throws { azimuth = c[Self.az] }
-    public func run(in session: LATISSSession) async throws { try await session.auxTel.atDome.move(toAzimuth: azimuth) }
+    public func run(in session: LATISSSession) async throws {
+        try session.requireEnabled(["ATDome"], for: "moveAzimuth")
+        try await session.auxTel.atDome.move(toAzimuth: azimuth)
+    }
 }
 
 /// `auxtel/stop_tracking.py` (BLOCK-310's last script since 2026-02-12, REFERENCES §3.1). The models'

@@ -5,5 +5,9 @@ public struct PrepareForFlat: Action {
     public static let summary = "Points the telescope at the flat screen (mount az 188.7°, el 39.0°) and the dome to az 3.0°."
     public static let keys: [ParameterSpec] = []
     public init(configuration: ActionConfiguration) throws {}
-    public func run(in session: LATISSSession) async throws { try await session.auxTel.prepareForFlat() }
+    public func run(in session: LATISSSession) async throws {
+        // ATCS.prepare_for_flatfield begins with assert_all_enabled (ts_observatory_control atcs.py).
+        try session.requireEnabled(LATISSCSCs.atcsGroup, for: "prepare_for_flatfield")
+        try await session.auxTel.prepareForFlat()
+    }
 }

@@ -1,14 +1,18 @@
 import Observatory
 
-/// `set_summary_state.py` (ts_standardscripts): moves each listed CSC to the given summary state, in order.
+/// `set_summary_state.py` (ts_standardscripts): moves each listed CSC to the given summary state, in order,
+/// through `salobj.set_summary_state` (one transition command per state on the way, none when the CSC is
+/// already there; `CSCStateMachine`). FAULT cannot be asked for (the script refuses it).
 public struct SetSummaryState: Action {
     public static let name = "set_summary_state"
-    public static let summary = "Moves CSCs to summary states: `data: [[ATWhiteLight, ENABLED]]`."
-    /// The CSCs of the LATISS calibration blocks (BLOCK-309/310 in ts_config_ocs).
-    public static let cscs = ["ATWhiteLight", "OCPS:1", "Electrometer:201", "FiberSpectrograph:3"]
-    public static let data = Key<WordRows>("data", .rows([cscs, CSCState.allCases.map(\.rawValue)]), .required,
-                                           doc: "[CSC, state] pairs, in the order the script sets them.")
+    public static let summary = "Moves CSCs to summary states: `data: [[ATWhiteLight, ENABLED]]`, one command per transition from the present state."
+    public static let data = Key<WordRows>("data", .rows([LATISSCSCs.names, CSCState.commandable.map(\.rawValue)]), .required,
+                                           doc: "[CSC, state] pairs, in the order the script sets them (the script's optional third element, a start override, is not simulated).")
     public static let keys = [data.spec]
+    public static let acceptedKeys = [
+        AcceptedKey("mute_alarms", "Watcher alarms muted while a CSC goes OFFLINE; the Watcher is not simulated"),
+        AcceptedKey("mute_duration", "how long those alarms stay muted; the Watcher is not simulated"),
+    ]
 
     let targets: [(csc: String, state: CSCState)]
 

@@ -2,8 +2,9 @@ import Analysis
 import Observatory
 import SimKernel
 
-/// METIS distortion calibration (seed 001) for IMG-LM (METIS_img_lm_cal_distortion), IMG-NQ
-/// (METIS_img_nq_cal_distortion) and the IFU (METIS_ifu_cal_distortion), one instrument preset each.
+/// METIS distortion calibration (seed 001), shared by IMG-LM (METIS_img_lm_cal_distortion), IMG-NQ
+/// (METIS_img_nq_cal_distortion) and the IFU (METIS_ifu_cal_distortion): each template's file gives its
+/// `Variant` (detector, grid, setup moves, defaults), this file the keys, the flow and the pipeline.
 ///
 /// Procedure as written: warm the WCU BB while the instrument is set up and the grid goes into WCU FP1;
 /// close the BB shutters, background, open; a series of `n_exposures` (10, tbc) of the grid at each grid
@@ -19,54 +20,54 @@ import SimKernel
 /// At roi-statistics fidelity each centroid is the true position plus a Gaussian error of the
 /// pixel fit's precision (its Cramér–Rao bound, `GaussianCentroid.cramerRaoErrorPixels`, from the hole's
 /// electrons and the background, doubled by the background frame's subtraction); at roi-pixels and full-frame, windows around every pinhole are simulated and fitted.
-///
-/// The IFU variant is simpler [U]: the LMS is modelled as an imager on an HAWAII-2RG with 8.2 mas pixels and
-/// a 0.9″ × 0.9″ field (no slicing, no spectral dimension, no cube reconstruction), seeing the 5 × 5
-/// LMS sub-grid of grid_lm at 0.1656″ pitch.
-struct METISDistortion: Procedure {
-    static let name = "metis-distortion"
-    static let summary = "METIS distortion calibration (IMG-LM, IMG-NQ, IFU): pinhole grid, centroids, polynomial distortion map."
-    static let presets = ["img-lm", "img-nq", "ifu"]
+struct METISDistortion {
     static let filterNames = PassbandFilter.metis.map(\.name)
-    static let schema = ProcedureSchema(
-        parameters: [
-            ParameterSpec("bb_temperature", .quantity(.temperature), .defaultValue(.number(1000)), min: 300, max: 1400,
-                          doc: "WCU BB temperature (\"tbd, appropriate for LM / NQ\", seed 001); 1000 K (REFERENCES.md §5.3) [U]."),
-            ParameterSpec("n_exposures", .integer, .defaultValue(.integer(10)), min: 1, max: 1000,
-                          doc: "Exposures of the grid per grid position; 10 (seed 001, \"10, tbc\")."),
-            ParameterSpec("offset_grid", .integer, .defaultValue(.integer(1)), min: 1, max: 6,
-                          doc: "Chopper grid offsets: a k × k pattern in steps of pitch/k; 1 = none (seed 001 asks \"?\") [U]."),
-            ParameterSpec("fit_order", .integer, .defaultValue(.integer(3)), min: 1, max: 8,
-                          doc: "Total degree of the detector → mask polynomial; 3 [U] (REFERENCES.md §6 cites 6th–10th order for 10⁴ holes)."),
-            ParameterSpec("hole_position_error", .quantity(.length), .defaultValue(.number(50e-9)), min: 0, max: 1e-4,
-                          doc: "Pinhole manufacturing error per axis (1σ); 50 nm (MICADO WAM, REFERENCES.md §6)."),
-            ParameterSpec("requirement", .quantity(.angle), .defaultValue(.number(2.3 / 3_600_000)), min: 0,
-                          doc: "Required distortion accuracy on the sky; 2.3 mas (seed 001; REFERENCES.md §5.1: the figure is uncertain)."),
-            ParameterSpec("filter", .choice(filterNames), .optional, doc: "Science filter; L' for img-lm and ifu, N2 for img-nq [U]."),
-            ParameterSpec("nd_filter", .choice(NeutralDensity.allCases.map(\.rawValue)), .optional,
-                          doc: "Neutral density filter; ND3 for img-lm and ifu, ND1 for img-nq [U] (pinhole peak below full well)."),
-            ParameterSpec("dit", .quantity(.time), .optional, min: 0.001, max: 3600,
-                          doc: "DIT; 1.3 s (SLOW minimum) for img-lm and ifu, 0.011 s for img-nq (minimum DIT, REFERENCES.md §5.2) [U]."),
-            ParameterSpec("ndit", .integer, .defaultValue(.integer(1)), min: 1, max: 10_000, doc: "NDIT; 1 [U]."),
-            ParameterSpec("field_samples", .integer, .defaultValue(.integer(21)), min: 3, max: 201,
-                          doc: "Points per axis of the field grid the RMS is taken over; 21 [U]."),
-        ],
-        instrumentPresets: presets,
-        faults: METISSupport.faultSpecs,
-        metrics: [
-            MetricSpec("distortion_rms_mas", unit: "mas", doc: "RMS over the field of |recovered − true| detector → sky mapping."),
-            MetricSpec("requirement_met", unit: "1", doc: "1 when distortion_rms_mas is at most the requirement, else 0."),
-            MetricSpec("fit_residual_rms_mas", unit: "mas", doc: "RMS of the fit residuals (QC DISTORT RMS, REFERENCES.md §6)."),
-            MetricSpec("pixel_scale_mas", unit: "mas", doc: "Recovered pixel scale at the field centre (mas per pixel)."),
-            MetricSpec("pixel_scale_error_mas", unit: "mas", doc: "Recovered − true pixel scale at the field centre (mas per pixel)."),
-            MetricSpec("n_pinholes", unit: "1", doc: "Pinhole images used by the fit (all grid positions)."),
-            MetricSpec("centroid_sigma_mas", unit: "mas", doc: "Median expected per-pinhole centroid error after averaging the series."),
-            MetricSpec("peak_fraction_full_well", unit: "1", doc: "Expected brightest pixel per DIT as a fraction of full well."),
-            METISSupport.warmupMetric,
-        ])
+    static let bbTemperature = Key<Double>("bb_temperature", .quantity(.temperature), .defaultValue(.number(1000)), min: 300, max: 1400,
+                                           doc: "WCU BB temperature (\"tbd, appropriate for LM / NQ\", seed 001); 1000 K (REFERENCES.md §5.3) [U].")
+    static let nExposuresKey = Key<Int>("n_exposures", .integer, .defaultValue(.integer(10)), min: 1, max: 1000,
+                                        doc: "Exposures of the grid per grid position; 10 (seed 001, \"10, tbc\").")
+    static let offsetGridKey = Key<Int>("offset_grid", .integer, .defaultValue(.integer(1)), min: 1, max: 6,
+                                        doc: "Chopper grid offsets: a k × k pattern in steps of pitch/k; 1 = none (seed 001 asks \"?\") [U].")
+    static let fitOrderKey = Key<Int>("fit_order", .integer, .defaultValue(.integer(3)), min: 1, max: 8,
+                                      doc: "Total degree of the detector → mask polynomial; 3 [U] (REFERENCES.md §6 cites 6th–10th order for 10⁴ holes).")
+    static let holePositionError = Key<Double>("hole_position_error", .quantity(.length), .defaultValue(.number(50e-9)), min: 0, max: 1e-4,
+                                               doc: "Pinhole manufacturing error per axis (1σ); 50 nm (MICADO WAM, REFERENCES.md §6).")
+    static let requirement = Key<Double>("requirement", .quantity(.angle), .defaultValue(.number(2.3 / 3_600_000)), min: 0,
+                                         doc: "Required distortion accuracy on the sky; 2.3 mas (seed 001; REFERENCES.md §5.1: the figure is uncertain).")
+    static let filterKey = Key<String>("filter", .choice(filterNames), .optional, doc: "Science filter; L' for img-lm and ifu, N2 for img-nq [U].")
+    static let ndFilter = Key<String>("nd_filter", .choice(NeutralDensity.allCases.map(\.rawValue)), .optional,
+                                      doc: "Neutral density filter; ND3 for img-lm and ifu, ND1 for img-nq [U] (pinhole peak below full well).")
+    static let ditKey = Key<Double>("dit", .quantity(.time), .optional, min: 0.001, max: 3600,
+                                    doc: "DIT; 1.3 s (SLOW minimum) for img-lm and ifu, 0.011 s for img-nq (minimum DIT, REFERENCES.md §5.2) [U].")
+    static let nditKey = Key<Int>("ndit", .integer, .defaultValue(.integer(1)), min: 1, max: 10_000, doc: "NDIT; 1 [U].")
+    static let fieldSamplesKey = Key<Int>("field_samples", .integer, .defaultValue(.integer(21)), min: 3, max: 201,
+                                          doc: "Points per axis of the field grid the RMS is taken over; 21 [U].")
+    static let keys = [bbTemperature.spec, nExposuresKey.spec, offsetGridKey.spec, fitOrderKey.spec, holePositionError.spec, requirement.spec,
+                       filterKey.spec, ndFilter.spec, ditKey.spec, nditKey.spec, fieldSamplesKey.spec] + METISChopperKeys.specs
+    static let metrics = [
+        MetricSpec("distortion_rms_mas", unit: "mas", doc: "RMS over the field of |recovered − true| detector → sky mapping."),
+        MetricSpec("requirement_met", unit: "1", doc: "1 when distortion_rms_mas is at most the requirement, else 0."),
+        MetricSpec("fit_residual_rms_mas", unit: "mas", doc: "RMS of the fit residuals (QC DISTORT RMS, REFERENCES.md §6)."),
+        MetricSpec("pixel_scale_mas", unit: "mas", doc: "Recovered pixel scale at the field centre (mas per pixel)."),
+        MetricSpec("pixel_scale_error_mas", unit: "mas", doc: "Recovered − true pixel scale at the field centre (mas per pixel)."),
+        MetricSpec("n_pinholes", unit: "1", doc: "Pinhole images used by the fit (all grid positions)."),
+        MetricSpec("distortion_term_model_mas", unit: "mas", doc: "Distortion RMS term: the polynomial's own error, fitted to error-free centroids and hole positions."),
+        MetricSpec("distortion_term_centroid_mas", unit: "mas", doc: "Distortion RMS term: centroid noise alone (RMS of that fit minus the error-free fit)."),
+        MetricSpec("distortion_term_mask_mas", unit: "mas", doc: "Distortion RMS term: pinhole manufacturing errors alone."),
+        MetricSpec("distortion_term_chopper_mas", unit: "mas", doc: "Distortion RMS term: the chopper's offset errors (repeatability, drift) alone."),
+        MetricSpec("distortion_dominant_term", unit: "1", doc: "Largest term: 0 model, 1 centroid, 2 mask, 3 chopper."),
+        MetricSpec("centroid_sigma_mas", unit: "mas", doc: "Median expected per-pinhole centroid error after averaging the series."),
+        MetricSpec("peak_fraction_full_well", unit: "1", doc: "Expected brightest pixel per DIT as a fraction of full well."),
+        METISSession.warmupMetric,
+    ]
 
-    /// What differs between the variants.
+    /// What differs between the templates (each template's file gives its own).
     struct Variant {
+        /// The instrument the variant runs on, as errors name it (`img-lm`, `img-nq`, `ifu`).
+        var preset: String
+        var templateID: String
+        /// DPR TECH of the frames.
+        var technique: String
         var detector: DetectorModel
         var lane: String
         var grid: WCUPinholeGrid
@@ -77,34 +78,17 @@ struct METISDistortion: Procedure {
         var nd: String
         var dit: Double
         var setup: [(device: String, position: String)]
+        /// The imager's filter and ND wheels.
+        var filterDevice: String
+        var ndDevice: String
+        /// True for the N-band imager: its filters are the N-band ones.
+        var nBand: Bool
     }
 
-    static func variant(_ preset: String) -> Variant {
-        let common: [(device: String, position: String)] = [("WCU-periscope-arm", "IN"), ("WCU-FP2.1", "OPEN"), ("CFO-PP1", "PPS-CFO1"),
-                                          ("CFO-PP1-ADC", "OUT"), ("CFO-FP2", "FIELD-11")]
-        switch preset {
-        case "img-nq":
-            let d = DetectorModel.metisIMGN()
-            return Variant(detector: d, lane: "IMG-N", grid: .gridN, fp1Position: "grid_n", field: d.imagingArea, modeName: "HIGH_CAPACITY",
-                           filter: "N2", nd: "ND1", dit: 0.011,
-                           setup: common + [("LMS-pickoff", "OUT"), ("IMG-N-mask", "open")])
-        case "ifu":
-            var d = DetectorModel.metisIMGLM()
-            d.name = "METIS LMS HAWAII-2RG (IFU as an imager)"
-            d.pixelScaleArcsec = 0.0082          // [U] LMS spaxel scale along the slices
-            let side = Int((0.9 / d.pixelScaleArcsec).rounded())   // [U] 0.9″ field
-            return Variant(detector: d, lane: "LMS", grid: .gridLMS, fp1Position: "grid_lm",
-                           field: d.imagingArea.centred(width: side, height: side), modeName: "SLOW", filter: "L'", nd: "ND3", dit: 1.3,
-                           setup: common + [("LMS-pickoff", "IN")])
-        default:
-            let d = DetectorModel.metisIMGLM()
-            return Variant(detector: d, lane: "IMG-LM", grid: .gridLM, fp1Position: "grid_lm", field: d.imagingArea, modeName: "SLOW",
-                           filter: "L'", nd: "ND3", dit: 1.3,
-                           setup: common + [("LMS-pickoff", "OUT"), ("IMG-LM-mask", "open"), ("IMG-LM-pupil-lens", "OUT")])
-        }
-    }
+    /// The moves every variant makes besides its own.
+    static let commonSetup: [(device: String, position: String)] = [("WCU-periscope-arm", "IN"), ("WCU-FP2.1", "OPEN"), ("CFO-PP1", "PPS-CFO1"),
+                                                                    ("CFO-PP1-ADC", "OUT"), ("CFO-FP2", "FIELD-11")]
 
-    let preset: String
     let variant: Variant
     let filter: PassbandFilter
     let nd: NeutralDensity
@@ -115,42 +99,38 @@ struct METISDistortion: Procedure {
     let offsetGrid: Int
     let fitOrder: Int
     let holeErrorMicrons: Double
+    let chopper: Chopper.Parameters
     let requirementMas: Double
     let fieldSamples: Int
-    let metisParameters: METIS.Parameters
 
-    init(configuration c: ProcedureConfiguration) throws {
-        let p = c.parameters
-        preset = c.instrumentPreset.isEmpty ? "img-lm" : c.instrumentPreset
-        var v = Self.variant(preset)
-        if let f = p.optionalString("filter") { v.filter = f }
-        if let n = p.optionalString("nd_filter") { v.nd = n }
-        if let d = p.optionalDouble("dit") { v.dit = d }
+    init(configuration c: ActionConfiguration, variant base: Variant) throws {
+        var v = base
+        if let f = c.optional(Self.filterKey) { v.filter = f }
+        if let n = c.optional(Self.ndFilter) { v.nd = n }
+        if let d = c.optional(Self.ditKey) { v.dit = d }
         variant = v
         let f = PassbandFilter.metis.first { $0.name == v.filter }!
-        let isN = preset == "img-nq"
+        let isN = v.nBand
         if isN != (f.centralMicrons > 7) {
-            throw ConfigurationError(path: "parameters.filter", "`\(f.name)` is not a filter of \(preset); use "
+            throw ConfigurationError(path: c.path(Self.filterKey), "`\(f.name)` is not a filter of \(v.preset); use "
                                         + PassbandFilter.metis.filter { ($0.centralMicrons > 7) == isN }.map { "`\($0.name)`" }.joined(separator: ", "))
         }
         filter = f
         nd = NeutralDensity(rawValue: v.nd)!
         dit = v.dit
-        ndit = p.int("ndit")
+        ndit = c[Self.nditKey]
         let mode = try v.detector.mode(named: v.modeName)
         if dit < mode.minimumDITSeconds {
-            throw ConfigurationError(path: "parameters.dit", "DIT \(dit) s is below \(v.lane)'s minimum DIT \(mode.minimumDITSeconds) s")
+            throw ConfigurationError(path: c.path(Self.ditKey), "DIT \(dit) s is below \(v.lane)'s minimum DIT \(mode.minimumDITSeconds) s")
         }
-        bbKelvin = p.double("bb_temperature")
-        nExposures = p.int("n_exposures")
-        offsetGrid = p.int("offset_grid")
-        fitOrder = p.int("fit_order")
-        holeErrorMicrons = p.double("hole_position_error") * 1e6
-        requirementMas = p.double("requirement") * 3_600_000
-        fieldSamples = p.int("field_samples")
-        metisParameters = METISSupport.parameters(heaterFailure: c.faults.double("bb_heater_failure"),
-                                                  shortfall: c.faults.double("bb_setpoint_shortfall"),
-                                                  jam: c.faults.double("mechanism_jam"))
+        bbKelvin = c[Self.bbTemperature]
+        nExposures = c[Self.nExposuresKey]
+        offsetGrid = c[Self.offsetGridKey]
+        fitOrder = c[Self.fitOrderKey]
+        holeErrorMicrons = c[Self.holePositionError] * 1e6
+        chopper = METISChopperKeys.parameters(c)
+        requirementMas = c[Self.requirement] * 3_600_000
+        fieldSamples = c[Self.fieldSamplesKey]
     }
 
     var truth: OpticalDistortion {
@@ -176,19 +156,24 @@ struct METISDistortion: Procedure {
     /// so both fidelities scatter alike.
     static func statisticsCentroidSigmaPixels(sigmaPixels s: Double, sourceElectrons: Double, backgroundVarianceElectrons: Double) -> Double {
         GaussianCentroid.cramerRaoErrorPixels(sigmaPixels: s, sourceElectrons: sourceElectrons, extraVarianceElectrons: backgroundVarianceElectrons,
-                                              halfWidth: METISChopperHome.fitHalfWidth(sigmaPixels: s))
+                                              halfWidth: ChopperHomeTemplate.fitHalfWidth(sigmaPixels: s))
     }
 
     var windowHalfWidth: Int { max(4, Int((4 * psfSigmaPixels).rounded(.up)) + 1) }
 
-    func runTrial(_ ctx: TrialContext) async throws -> TrialResult {
-        let sim = ctx.simulation
-        let metis = try METIS(sim, parameters: metisParameters,
-                              state: METISSupport.previousUseState(metisParameters, stream: sim.stream("METIS.initial-state")))
-        let camera = METISCamera(sim, model: variant.detector, lane: variant.lane, epochMJD: ctx.epochMJD)
-        let bb = metis.wcu.blackbody
+    func run(in session: METISSession) async throws {
+        let sim = session.sim
+        let ctx = session.context
+        let metis = session.metis
+        let camera = session.camera(variant.lane, variant.detector)
         let truth = self.truth
+        // What this template measures, given to the session however the template ends.
         var metrics: [String: Double] = [:]
+        var frames: [Frame] = []
+        defer {
+            session.metrics.merge(metrics) { _, b in b }
+            session.frames += frames
+        }
         let poses = offsets
         let usesChopper = poses.count > 1
 
@@ -214,49 +199,48 @@ struct METISDistortion: Procedure {
             poseHoles.append(idx)
             rects.append(rs)
         }
-        let pixels = ctx.fidelity == .roiPixels || ctx.fidelity == .fullFrame
+        let pixels = session.hasPixels
         let allRects = rects.flatMap { $0 }
 
         var wcu = WCUSource()
         wcu.mask = variant.grid.holeDiameterMicrons > 30 ? .nPinhole : .lmPinhole
-        let header = [HeaderCard("TPL ID", "METIS_\(preset == "ifu" ? "ifu" : preset == "img-nq" ? "img_nq" : "img_lm")_cal_distortion"),
+        let header = [HeaderCard("TPL ID", variant.templateID),
                       HeaderCard("DPR CATG", "CALIB"), HeaderCard("DPR TYPE", "DISTORTION"),
-                      HeaderCard("DPR TECH", preset == "ifu" ? "IFU" : preset == "img-nq" ? "IMAGE,N" : "IMAGE,LM"),
+                      HeaderCard("DPR TECH", variant.technique),
                       HeaderCard("FILTER", filter.name)]
         var background: [PixelRect: PixelWindow] = [:]
         var measured: [[(x: Double, y: Double, n: Int)]] = poses.map { _ in [] }
+        // Per grid position: the pinholes' error-free detector positions and the chopper's offset error
+        // (true shift − commanded), for the term-by-term budget.
+        var trueDetector: [[(x: Double, y: Double)]] = poses.map { _ in [] }
+        var chopperError: [(u: Double, v: Double)] = poses.map { _ in (0, 0) }
         var expectedSigmaPixels: [Double] = []
-        var frames: [Frame] = []
-        do {
+        do {    // The document's flow (a scope: the pipeline below needs only what it measured).
+            if usesChopper { metis.chopper.parameters = chopper }
             let chopperOn: SimProcess<Void>? = usesChopper ? sim.process("chopper power on") { try await metis.chopper.powerOn() } : nil
             let setup = sim.process("setup") {
                 try await sim.step("Setup instrument for the observing mode and insert grid into WCU FP1", lane: "METIS", use: .mechanism) {
-                    let moves = try ([(device: "WCU-FP1", position: variant.fp1Position)] + variant.setup + imagerMoves(metis)).map { m in
-                        (try metis.device(m.device), m.position)
-                    }
-                    try await sim.inParallel("setup", moves.map { d, p in { try await d.move(to: p) } })
+                    try await session.moveInParallel("setup", [(device: "WCU-FP1", position: variant.fp1Position)] + variant.setup + imagerMoves)
                 }
             }
             do {
                 try await sim.step("Warm up WCU BB", lane: "WCU", use: .lamp) {
-                    let setAt = sim.now
-                    bb.setTemperature(kelvin: bbKelvin)
-                    try await bb.waitUntilReadyRetryingHeater()
-                    metrics["warmup_s"] = sim.now - setAt
+                    session.setBlackbody(kelvin: bbKelvin)
+                    try await session.waitForBlackbody()
                 }
                 try await setup.value()
                 if let chopperOn { try await chopperOn.value() }
             } catch {
-                await METISSupport.settle(setup)
-                if let chopperOn { await METISSupport.settle(chopperOn) }
+                await METISSession.settle(setup)
+                if let chopperOn { await METISSession.settle(chopperOn) }
                 throw error
             }
-            wcu.blackbodyKelvin = bb.temperatureKelvin
+            wcu.blackbodyKelvin = metis.wcu.blackbody.temperatureKelvin
 
-            try await sim.step("Close WCU BB shutters", lane: "WCU", use: .mechanism) { try await metis.wcu.bbApertureMask.move(to: "CLOSE") }
+            try await sim.step("Close WCU BB shutters", lane: "WCU", use: .mechanism) { try await session.move("WCU-BB-aperture-mask", to: "CLOSE") }
             wcu.apertureMaskOpen = false
             let closedScene = scene(wcu: wcu, truth: truth, holeErrors: holeErrors, poseIndex: 0, shift: (0, 0))
-            let bgFidelity: Fidelity? = ctx.fidelity == .timing ? nil : (pixels ? .windows(allRects) : .roiStatistics)
+            let bgFidelity = session.fidelity(.pixelsOrStatistics, windows: allRects)
             // The background frame's pixels are drawn at every window of every grid position; with the
             // shutters closed the holes pass only the 300 K sphere's emission, left out (< 10⁻⁴ of the lamp).
             var bgScene = closedScene
@@ -264,7 +248,7 @@ struct METISDistortion: Procedure {
             let bg = try await camera.expose(step: "Take a background measurement", ditSeconds: dit, ndit: ndit, modeName: variant.modeName,
                                              illumination: Illumination(scene: bgScene), fidelity: bgFidelity, header: header)
             if let bg, pixels { for w in bg.windows { background[w.rect] = w } }
-            try await sim.step("Open WCU BB shutters", lane: "WCU", use: .mechanism) { try await metis.wcu.bbApertureMask.move(to: "OPEN") }
+            try await sim.step("Open WCU BB shutters", lane: "WCU", use: .mechanism) { try await session.move("WCU-BB-aperture-mask", to: "OPEN") }
             wcu.apertureMaskOpen = true
 
             let mode = try camera.model.mode(named: variant.modeName)
@@ -297,10 +281,12 @@ struct METISDistortion: Procedure {
                 let rel = usesChopper ? metis.chopper.truePosition - metis.chopper.trueHomeOffset : SkyOffset.zero
                 let shift = (rel.xMas / 1000, rel.yMas / 1000)
                 let gridScene = scene(wcu: wcu, truth: truth, holeErrors: holeErrors, poseIndex: pi, shift: shift, poseHoles: poseHoles)
+                trueDetector[pi] = gridScene.sources.map { ($0.x, $0.y) }
+                chopperError[pi] = (shift.0 - o.u, shift.1 - o.v)
                 measured[pi] = poseHoles[pi].map { _ in (0, 0, 0) }
                 try await sim.step("Take a series of exposures of the grid", lane: variant.lane, use: .other) {
                     for e in 0..<nExposures {
-                        let fidelity: Fidelity? = ctx.fidelity == .timing ? nil : (pixels ? .windows(rects[pi]) : .roiStatistics)
+                        let fidelity = session.fidelity(.pixelsOrStatistics, windows: rects[pi])
                         let r = try await camera.expose(step: "Grid exposure", ditSeconds: dit, ndit: ndit, modeName: variant.modeName,
                                                         illumination: Illumination(scene: gridScene), fidelity: fidelity, header: header)
                         if ctx.keepsDetail, pi == 0, e == 0, let r, let f = r.frame(name: "0001_DISTORTION_GRID") { frames.append(f) }
@@ -309,7 +295,7 @@ struct METISDistortion: Procedure {
                             var c: (x: Double, y: Double)?
                             if pixels, let r, m < r.windows.count, let b = background[r.windows[m].rect] {
                                 let w = r.windows[m]
-                                if let fit = try? METISChopperHome.centroid(on: w, background: b, flat: camera.response(w.rect), gain: gain,
+                                if let fit = try? ChopperHomeTemplate.centroid(on: w, background: b, flat: camera.response(w.rect), gain: gain,
                                                                             ndit: ndit, sigmaPixels: s) {
                                     c = (fit.x, fit.y)
                                 }
@@ -322,20 +308,26 @@ struct METISDistortion: Procedure {
                 }
             }
             expectedSigmaPixels.append(sigmaOne / Double(nExposures).squareRoot())
-        } catch {
-            guard let outcome = METISSupport.outcome(for: error) else { throw error }
-            return TrialResult(outcome: outcome, metrics: metrics)
         }
-        guard ctx.fidelity != .timing else { return TrialResult(outcome: .completed, metrics: metrics, frames: frames) }
+        guard ctx.fidelity != .timing else { return }
 
         // Pipeline: detector centroids against design mask positions + commanded offsets.
         var det: [(x: Double, y: Double)] = [], mask: [(u: Double, v: Double)] = []
+        // The same pinholes without centroid noise, and their true mask positions less one error source
+        // (the pipeline's ignorance of that source alone).
+        var detTrue: [(x: Double, y: Double)] = [], maskTrue: [(u: Double, v: Double)] = []
+        var maskNoHole: [(u: Double, v: Double)] = [], maskNoChopper: [(u: Double, v: Double)] = []
         for (pi, o) in poses.enumerated() {
             for (m, k) in poseHoles[pi].enumerated() where measured[pi][m].n > 0 {
                 let n = Double(measured[pi][m].n)
                 det.append((measured[pi][m].x / n, measured[pi][m].y / n))
                 let h = variant.grid.holes[k]
                 mask.append((h.uArcsec + o.u, h.vArcsec + o.v))
+                detTrue.append(trueDetector[pi][m])
+                let e = holeErrors[k], c = chopperError[pi]
+                maskTrue.append((h.uArcsec + o.u + e.du + c.u, h.vArcsec + o.v + e.dv + c.v))
+                maskNoHole.append((h.uArcsec + o.u + c.u, h.vArcsec + o.v + c.v))
+                maskNoChopper.append((h.uArcsec + o.u + e.du, h.vArcsec + o.v + e.dv))
             }
         }
         metrics["n_pinholes"] = Double(det.count)
@@ -344,7 +336,7 @@ struct METISDistortion: Procedure {
         let centre = (x: Double(field.x0) + Double(field.width) / 2, y: Double(field.y0) + Double(field.height) / 2)
         guard let fit = try? DistortionFit.fit(detector: det, mask: mask, order: fitOrder, centre: centre,
                                                halfSize: Double(max(field.width, field.height)) / 2) else {
-            return TrialResult(outcome: .aborted("too_few_pinholes"), metrics: metrics, frames: frames)
+            throw ProcedureAbort(cause: "too_few_pinholes")
         }
         var samples: [(x: Double, y: Double)] = []
         let n = fieldSamples
@@ -356,6 +348,20 @@ struct METISDistortion: Procedure {
         }
         let rms = 1000 * DistortionFit.rmsDifference({ fit.mapping.map(x: $0, y: $1) }, { truth.skyPosition(x: $0, y: $1) }, over: samples)
         metrics["distortion_rms_mas"] = rms
+        // Term by term: each error source alone against the error-free fit (the fit is linear in the mask
+        // coordinates and, to first order, in the centroids, so independent terms add in quadrature).
+        let half = Double(max(field.width, field.height)) / 2
+        if let model = try? DistortionFit.fit(detector: detTrue, mask: maskTrue, order: fitOrder, centre: centre, halfSize: half),
+           let cen = try? DistortionFit.fit(detector: det, mask: maskTrue, order: fitOrder, centre: centre, halfSize: half),
+           let hole = try? DistortionFit.fit(detector: detTrue, mask: maskNoHole, order: fitOrder, centre: centre, halfSize: half),
+           let chop = try? DistortionFit.fit(detector: detTrue, mask: maskNoChopper, order: fitOrder, centre: centre, halfSize: half) {
+            let terms = [1000 * DistortionFit.rmsDifference({ model.mapping.map(x: $0, y: $1) }, { truth.skyPosition(x: $0, y: $1) }, over: samples)]
+                + [cen, hole, chop].map { f in
+                    1000 * DistortionFit.rmsDifference({ f.mapping.map(x: $0, y: $1) }, { model.mapping.map(x: $0, y: $1) }, over: samples)
+                }
+            for (name, value) in zip(["model", "centroid", "mask", "chopper"], terms) { metrics["distortion_term_\(name)_mas"] = value }
+            metrics["distortion_dominant_term"] = Double(terms.indices.max { terms[$0] < terms[$1] }!)
+        }
         metrics["requirement_met"] = rms <= requirementMas ? 1 : 0
         metrics["fit_residual_rms_mas"] = 1000 * fit.residualRMS
         let scale = fit.mapping.pixelScale(x: centre.x, y: centre.y)
@@ -364,15 +370,11 @@ struct METISDistortion: Procedure {
         let trueScale = abs((a.u - b.u) * (c.v - d.v) - (c.u - d.u) * (a.v - b.v)).squareRoot()
         metrics["pixel_scale_mas"] = 1000 * scale
         metrics["pixel_scale_error_mas"] = 1000 * (scale - trueScale)
-        return TrialResult(outcome: .completed, metrics: metrics, frames: frames)
     }
 
     /// The imager's filter and ND wheels (the variant's own devices).
-    func imagerMoves(_ metis: METIS) -> [(device: String, position: String)] {
-        switch preset {
-        case "img-nq": return [("IMG-N-filter", filter.name), ("IMG-N-ND", nd.rawValue)]
-        default: return [("IMG-LM-filter", filter.name), ("IMG-LM-ND", nd.rawValue)]
-        }
+    var imagerMoves: [(device: String, position: String)] {
+        [(variant.filterDevice, filter.name), (variant.ndDevice, nd.rawValue)]
     }
 
     /// The pinholes of one grid position at their true detector positions, over the mask's background:
@@ -392,4 +394,18 @@ struct METISDistortion: Procedure {
                                                                                                              pixelScaleArcsec: variant.detector.pixelScaleArcsec))
     }
 
+}
+
+/// A distortion template: its name and `Variant`; the keys, flow and pipeline are `METISDistortion`'s.
+protocol DistortionTemplate: METISTemplate {
+    static var variant: METISDistortion.Variant { get }
+    var distortion: METISDistortion { get }
+    init(distortion: METISDistortion)
+}
+
+extension DistortionTemplate {
+    static var keys: [ParameterSpec] { METISDistortion.keys }
+    static var metrics: [MetricSpec] { METISDistortion.metrics }
+    init(configuration c: ActionConfiguration) throws { self.init(distortion: try METISDistortion(configuration: c, variant: Self.variant)) }
+    func run(in session: METISSession) async throws { try await distortion.run(in: session) }
 }
