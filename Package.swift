@@ -26,7 +26,7 @@ let package = Package(
         .target(name: "Procedures", dependencies: ["Observatory", "Analysis", "SimKernel"], swiftSettings: strict),
         .target(name: "ScenarioKit", dependencies: ["Procedures", "Observatory", "SimKernel", "Yams"], swiftSettings: strict),
         .target(name: "Experiments", dependencies: ["Procedures", "ScenarioKit", "SimKernel", "CGSL"], swiftSettings: strict),
-        .target(name: "Reporting", dependencies: ["Experiments", "ScenarioKit", "Procedures", "Observatory", "CFITSIO"], swiftSettings: strict),
+        .target(name: "Reporting", dependencies: ["Experiments", "ScenarioKit", "Procedures", "Observatory", "SimKernel", "CFITSIO"], swiftSettings: strict),
         .executableTarget(
             name: "obsim",
             dependencies: [

@@ -1,4 +1,5 @@
 import Foundation
+import SimKernel
 import Procedures
 
 /// `state.json`: a run's mergeable state. Doubles that must survive exactly (min, max) are written as
@@ -19,7 +20,42 @@ public enum StateFile {
             "completed_trials": .int(Int64(s.completedTrials)),
             "partial": .bool(s.partial),
             "points": .array(s.points.map(point)),
+        ].merging(s.sensitivity.map { ["sensitivity": sensitivity($0)] } ?? [:]) { a, _ in a })
+    }
+
+    static func sensitivity(_ r: SensitivityResult) -> JSONValue {
+        func effect(_ e: SensitivityResult.Effect) -> JSONValue {
+            .object(["delta": hex(e.delta), "se": hex(e.standardError), "lower95": hex(e.lower95), "upper95": hex(e.upper95)])
+        }
+        func end(_ e: SensitivityResult.End) -> JSONValue { .object(["value": hex(e.value), "p50": effect(e.p50), "p95": effect(e.p95)]) }
+        return .object([
+            "trials": .int(Int64(r.trials)), "resamples": .int(Int64(r.resamples)),
+            "nominal_p50": hex(r.nominalP50), "nominal_p95": hex(r.nominalP95),
+            "parameters": .array(r.parameters.map { p in
+                .object(["path": .string(p.path), "doc": .string(p.doc), "nominal": p.nominal.map(hex) ?? .null, "low": end(p.low), "high": end(p.high)])
+            }),
         ])
+    }
+
+    static func readSensitivity(_ j: JSONValue, _ fail: (String) -> StateProblem) throws -> SensitivityResult {
+        func d(_ v: JSONValue?, _ what: String) throws -> Double {
+            guard let h = v?.stringValue, let b = UInt64(h, radix: 16) else { throw fail("sensitivity \(what)") }
+            return Double(bitPattern: b)
+        }
+        func effect(_ v: JSONValue?, _ what: String) throws -> SensitivityResult.Effect {
+            .init(delta: try d(v?["delta"], what), standardError: try d(v?["se"], what), lower95: try d(v?["lower95"], what), upper95: try d(v?["upper95"], what))
+        }
+        func end(_ v: JSONValue?, _ what: String) throws -> SensitivityResult.End {
+            .init(value: try d(v?["value"], what), p50: try effect(v?["p50"], what + " p50"), p95: try effect(v?["p95"], what + " p95"))
+        }
+        guard let trials = j["trials"]?.int64Value, trials >= 2, let resamples = j["resamples"]?.int64Value, resamples >= 0,
+              let params = j["parameters"]?.arrayValue else { throw fail("sensitivity") }
+        return SensitivityResult(trials: Int(trials), resamples: Int(resamples), nominalP50: try d(j["nominal_p50"], "nominal_p50"),
+                                 nominalP95: try d(j["nominal_p95"], "nominal_p95"), parameters: try params.map { p in
+            guard let path = p["path"]?.stringValue, let doc = p["doc"]?.stringValue else { throw fail("sensitivity parameters") }
+            let nominal: Double? = (p["nominal"] ?? .null) == .null ? nil : try d(p["nominal"], path)
+            return SensitivityResult.Parameter(path: path, doc: doc, nominal: nominal, low: try end(p["low"], path + " low"), high: try end(p["high"], path + " high"))
+        })
     }
 
     static func point(_ p: PointState) -> JSONValue {
@@ -35,6 +71,7 @@ public enum StateFile {
             "metrics": .object(p.metrics.mapValues(stats)),
             "outcomes": .object(p.outcomes.mapValues { .uint($0) }),
             "completed_duration_s": stats(p.completedDuration),
+            "time_use": .object(Dictionary(uniqueKeysWithValues: p.timeUse.map { ($0.key.rawValue, stats($0.value)) })),
             "steps": .object(p.steps.mapValues {
                 .object(["lane": .string($0.lane), "seconds": stats($0.seconds), "share_of_parent_seconds": stats($0.shareOfParentSeconds)])
             }),
@@ -186,6 +223,16 @@ public enum StateFile {
                     throw inPoint("completed_duration_s has \(ps.completedDuration.count) values, not one per completed outcome (\(completedCount))")
                 }
             }
+            // Absent in states written before it was kept: the breakdown is then not shown.
+            if let tu = p["time_use"]?.objectValue {
+                let completedCount = ps.outcomes.filter { Outcome(kind: $0.key).isCompleted }.values.reduce(0, +)
+                for (name, value) in tu {
+                    guard let use = TimeUse(rawValue: name) else { throw inPoint("time_use: \(name) is not one of \(TimeUse.allCases.map(\.rawValue).joined(separator: ", "))") }
+                    let stat = try stats(value, fail)
+                    guard stat.count == completedCount else { throw inPoint("time_use \(name) has \(stat.count) values, not one per completed outcome (\(completedCount))") }
+                    ps.timeUse[use] = stat
+                }
+            }
             ps.steps = try st.mapValues {
                 guard let lane = $0["lane"]?.stringValue, let sec = $0["seconds"], let share = $0["share_of_parent_seconds"] else { throw fail("steps") }
                 let seconds = try stats(sec, fail)
@@ -194,6 +241,7 @@ public enum StateFile {
             }
             return ps
         }
+        if let v = j["sensitivity"] { s.sensitivity = try readSensitivity(v, fail) }
         return s
     }
 

@@ -34,11 +34,22 @@ public enum StepAttribution {
     /// could start, such as configuring for a twilight window, belongs to the wait, not to the procedure);
     /// top-level steps share `window` the way children share their parent.
     public static func totals(_ steps: [StepRecord], window: ClosedRange<Double>) -> [String: Total] {
-        var key = [String](repeating: "", count: steps.count)
+        // Paths are interned by (parent path, name): a trial repeats a few hundred paths thousands of times
+        // (three leaves per image), and building and hashing each long path string per record would cost
+        // more than the trial itself.
+        struct PathKey: Hashable { let parent: Int; let name: String }
+        var interned: [PathKey: Int] = [:]
+        var pathText: [String] = []
+        var key = [Int](repeating: 0, count: steps.count)
         var children: [Int: [Int]] = [:]
         var included = [Bool](repeating: false, count: steps.count)
         for (i, s) in steps.enumerated() {
-            key[i] = s.parent.map { key[$0] + StepPath.separator + s.name } ?? s.name
+            let k = PathKey(parent: s.parent.map { key[$0] } ?? -1, name: s.name)
+            if let id = interned[k] { key[i] = id } else {
+                key[i] = pathText.count
+                interned[k] = pathText.count
+                pathText.append(k.parent >= 0 ? pathText[k.parent] + StepPath.separator + s.name : s.name)
+            }
             included[i] = s.end > window.lowerBound || s.start >= window.lowerBound
             if included[i] { children[s.parent ?? -1, default: []].append(i) }
         }
@@ -47,14 +58,27 @@ public enum StepAttribution {
             let span = parent < 0 ? window : steps[parent].start...max(steps[parent].start, steps[parent].end)
             attribute(kids.map { (steps[$0].start, steps[$0].end) }, within: span).enumerated().forEach { share[kids[$0.offset]] = $0.element }
         }
-        var out: [String: Total] = [:]
+        var byPath = [Total?](repeating: nil, count: pathText.count)
         for i in steps.indices where included[i] {
             let s = steps[i]
-            var t = out[key[i]] ?? Total(lane: s.lane, seconds: 0, shareOfParentSeconds: 0)
+            var t = byPath[key[i]] ?? Total(lane: s.lane, seconds: 0, shareOfParentSeconds: 0)
             t.lane = min(t.lane, s.lane)
             t.seconds += s.duration
             t.shareOfParentSeconds += share[i]
-            out[key[i]] = t
+            byPath[key[i]] = t
+        }
+        var out: [String: Total] = [:]
+        for (id, total) in byPath.enumerated() {
+            guard let total else { continue }
+            // Two interned paths can spell the same text only if a name holds the separator: pool them.
+            if var t = out[pathText[id]] {
+                t.lane = min(t.lane, total.lane)
+                t.seconds += total.seconds
+                t.shareOfParentSeconds += total.shareOfParentSeconds
+                out[pathText[id]] = t
+            } else {
+                out[pathText[id]] = total
+            }
         }
         return out
     }

@@ -1,5 +1,6 @@
 import Procedures
 import ScenarioKit
+import SimKernel
 
 /// Accumulated results of one sweep point. Everything in it merges exactly and order-free.
 public struct PointState: Sendable, Equatable {
@@ -13,6 +14,9 @@ public struct PointState: Sendable, Equatable {
     public var completedDuration = RunningStatistics()
     /// `study.deadline` at this point and how many trials completed before it.
     public var deadline: DeadlineCount?
+    /// Per time use, the seconds of each completed trial spent on it (`TimeUseAttribution`); an aborted
+    /// trial is left out, as it is of `completedDuration`, so the uses add up to that duration.
+    public var timeUse: [TimeUse: RunningStatistics] = [:]
 
     public init(metricNames: [String]) {
         metrics = Dictionary(uniqueKeysWithValues: metricNames.map { ($0, RunningStatistics()) })
@@ -24,6 +28,7 @@ public struct PointState: Sendable, Equatable {
         for (k, v) in other.metrics { metrics[k, default: RunningStatistics()].merge(v) }
         for (k, v) in other.outcomes { outcomes[k, default: 0] += v }
         completedDuration.merge(other.completedDuration)
+        for (k, v) in other.timeUse { timeUse[k, default: RunningStatistics()].merge(v) }
         if let o = other.deadline {
             if var d = deadline {
                 d.finished += o.finished
@@ -51,6 +56,11 @@ public struct PointState: Sendable, Equatable {
         }
         // Steps may repeat within a trial (20 flats): a step's statistic is its total per trial.
         let window = trial.startSeconds...(trial.startSeconds + trial.durationSeconds)
+        if trial.result.outcome.isCompleted {
+            let uses = TimeUseAttribution.seconds(trial.steps, window: window)
+            // Every use gets a value in every completed trial (0 when unused), so their means add up.
+            for use in TimeUse.allCases { timeUse[use, default: RunningStatistics()].add(uses[use] ?? 0) }
+        }
         for (path, t) in StepAttribution.totals(trial.steps, window: window) {
             steps[path, default: StepStatistics(lane: t.lane)].add(t.seconds, share: t.shareOfParentSeconds, lane: t.lane)
         }
@@ -116,6 +126,8 @@ public struct StudyState: Sendable, Equatable {
     /// Trials completed (per point). Equals the ranges' total unless the run was stopped.
     public var completedTrials: Int
     public var partial: Bool
+    /// `study.sensitivity`, computed by the run (or shard) that holds trial 0; merges keep it.
+    public var sensitivity: SensitivityResult? = nil
 
     public init(scenario: String, procedure: String, contentDigest: String, seed: UInt64, trials: Int, metrics: [MetricSpec],
                 sweepPaths: [String], pointLabels: [[String]], points: [PointState], trialRanges: [Range<Int>],
@@ -192,6 +204,7 @@ public enum StudyMerge {
                 throw MergeError("\(name): trials \(r.lowerBound)..<\(r.upperBound) appear in two parts")
             }
             for i in merged.points.indices { merged.points[i].merge(p.points[i]) }
+            if merged.sensitivity == nil { merged.sensitivity = p.sensitivity }
             merged.trialRanges += p.trialRanges
             merged.completedTrials += p.completedTrials
             merged.partial = merged.partial || p.partial

@@ -124,12 +124,28 @@ public enum StudyReport {
             if !title.isEmpty { page.addParagraph(pointHeadline(p, s.metrics)) }
             page.addTable(outcomeTable(p))
             addDuration(&page, p, label: title.isEmpty ? "" : " at \(title)")
+            if let svg = TimeUseReport.figure(p, title: "Where the time goes\(title.isEmpty ? "" : " at \(title)")") {
+                page.addSubsection("Where the time goes\(title.isEmpty ? "" : " at \(title)")")
+                page.addFigure(svg: svg, caption: TimeUseReport.caption)
+            }
             if !p.steps.isEmpty {
                 page.addSubsection("Time per step\(title.isEmpty ? "" : " at \(title)")")
                 page.addParagraph("Each row is a step's share of its parent (the whole trial at the top level); a step with sub-steps opens to them, and the time inside none of them is its own row, so every level sums to 100 %. Steps in parallel split the time they overlap.")
                 page.addMarkup(StepTreeReport.html(p))
             }
             if !title.isEmpty { page.addTable(metricTable(s.metrics, p, caption: "Metrics at \(title)")) }
+        }
+
+        // A large sweep has no section per point: its breakdown is of all points pooled.
+        if sweep, shown.isEmpty, let svg = TimeUseReport.figure(pooled, title: "Where the time goes, pooled over all \(s.points.count) sweep points") {
+            page.addSection("Where the time goes, pooled over all \(s.points.count) sweep points")
+            page.addFigure(svg: svg, caption: TimeUseReport.caption)
+        }
+
+        if let r = s.sensitivity, !r.parameters.isEmpty {
+            page.addSection("Sensitivity: which timing number drives the duration")
+            page.addParagraph("Each timing parameter with a documented range is set to the low and the high end of that range, one at a time, on the same \(r.trials) trials (common random numbers: trial i draws the same random numbers at every end). A parameter worth measuring at the telescope is one whose bars are long; one that cannot change the duration has bars of exactly 0.")
+            for f in SensitivityReport.figures(r) { page.addFigure(svg: f.svg, caption: f.caption) }
         }
 
         page.addSection(sweep ? "Metrics, pooled over all \(s.points.count) sweep points" : "Metrics")
@@ -144,7 +160,15 @@ public enum StudyReport {
 
         if let d = detail {
             page.addSection("Timeline of the median trial" + (sweep ? " (first sweep point)" : ""))
-            let spans = d.steps.indices.filter { d.steps[$0].end > d.startSeconds || d.steps[$0].start >= d.startSeconds }.map { i -> GanttSpan in
+            // The pieces of each image (overhead, exposure, readout leaves on their parent's lane) would be
+            // hundreds of slivers over their parent's bar: the time-use bar above shows where they go.
+            let parents = Set(d.steps.compactMap(\.parent))
+            let imagePiece = { (i: Int) -> Bool in
+                let st = d.steps[i]
+                guard let p = st.parent, !parents.contains(i), d.steps[p].lane == st.lane else { return false }
+                return st.use == .exposure || st.use == .readoutOverhead
+            }
+            let spans = d.steps.indices.filter { (d.steps[$0].end > d.startSeconds || d.steps[$0].start >= d.startSeconds) && !imagePiece($0) }.map { i -> GanttSpan in
                 let st = d.steps[i]
                 let context = st.parent.map { StepRecord.path(of: $0, in: d.steps).joined(separator: StepPath.separator) } ?? ""
                 return GanttSpan(name: st.name, lane: st.lane, startSeconds: st.start - d.startSeconds, endSeconds: st.end - d.startSeconds,
@@ -152,7 +176,7 @@ public enum StudyReport {
             }
             if !spans.isEmpty {
                 page.addFigure(svg: GanttChart(title: "Trial \(d.trial): \(formatDuration(seconds: d.durationSeconds)), \(d.outcome)", spans: spans).svg(),
-                               caption: "One lane per subsystem; the trial whose duration is closest to the median. A bar's tooltip gives the step's full name and the steps it belongs to (the filter or configuration of its set)."
+                               caption: "One lane per subsystem; the trial whose duration is closest to the median. The pieces of each image (its overhead, exposure and readout) are inside their step's bar, not drawn. A bar's tooltip gives the step's full name and the steps it belongs to (the filter or configuration of its set)."
                                 + (d.startSeconds > 0 ? " Time counts from the procedure's start, \(formatDuration(seconds: d.startSeconds)) after the epoch." : ""))
             }
             if !d.series.isEmpty {

@@ -41,6 +41,7 @@ public enum ScenarioReference {
         | `study.detector` | one of \(DetectorFidelity.allCases.map { "`\($0.rawValue)`" }.joined(separator: ", ")) | `\(ScenarioLoader.defaultFidelity.rawValue)` | Detector fidelity. |
         | `study.sweep` | list of 1 or 2 axes | none | Each axis: `parameter` (a key path above, or `epoch`) and either `values: [...]` or `from`, `to`, `step` (numbers, quantities and dates; a date's step is a duration). Every point uses the same trial seeds (common random numbers). At most \(ScenarioLoader.maximumSweepPoints) points in all (the axes multiplied); trials × points at most \(NumberText.shortest(ScenarioLoader.maximumTrialRuns)). |
         | `study.deadline` | a duration, or one of \(StudyDeadline.events.map { "`\($0.rawValue)`" }.joined(separator: ", ")) | none | When the work must be done: P(completed before it) with its 95 % Wilson interval goes into summary.json (`deadline`) and the headline. A duration counts from the procedure's start; an event is the first one after the epoch (of each sweep point) at the scenario's site, and the trial's end (its start plus its duration, from the epoch) must precede it. An aborted trial never completes before it. |
+        | `study.sensitivity` | `{trials: N}` or `{trials: N, parameters: [path, ...]}`, N ≥ 2 | none | Which timing number drives the duration: each of the procedure's documented timing ranges ("Sensitivity ranges" under the procedure; `parameters` picks some) is set to its lower and upper end, one at a time, on trials 0..<N of the study's seed, which the nominal run draws too (common random numbers). summary.json (`sensitivity`), summary.md and report.html (tornado charts) give the change of p50 and p95 at each end with its paired-bootstrap standard error and 95 % interval, ranked by the p95 swing. Runs 1 + 2 × (ranges) × N trials after the study; not with `study.sweep`. |
         | `outputs.directory` | folder path | `Reports/<name>` | Report folder (`--out` overrides). |
         | `outputs.detail_trial` | integer in 0..trials-1 | 0 | The trial whose frames and series a report shows. |
         | `run` | list of block or OB names | required by procedures that run them | The sequence files to run, in order (`run: [BLOCK-309, BLOCK-295, BLOCK-310]`): `<name>.json`, `.yaml` or `.yml` beside the scenario, in `Sequences/` beside it, or in `Sequences/` one folder up (the repository's `Sequences/`); an entry with `/` or an extension is a path relative to the scenario. Each file is validated whole, its problems reported with its own file:line:column. |
@@ -98,6 +99,11 @@ public enum ScenarioReference {
                 out += "| `\(path)` | \(spec.type.description) | \(def) | \(spec.rangeText ?? "") | \(spec.doc) |\n"
             }
             out += "\nMetrics: " + schema.allMetrics.map { "`\($0.name)` (\($0.unit)): \($0.doc)" }.joined(separator: "; ") + "\n"
+            if !schema.sensitivity.isEmpty {
+                out += "\nSensitivity ranges (`study.sensitivity`): " + schema.sensitivity.map {
+                    "`\($0.path)` \(NumberText.shortest($0.lower)) to \(NumberText.shortest($0.upper))"
+                }.joined(separator: "; ") + " (canonical units).\n"
+            }
             if let sequences = schema.sequences {
                 out += actionReference(sequences, procedure: p.name)
             }

@@ -50,6 +50,19 @@ public struct Study: Sendable {
     public var fidelity: DetectorFidelity
     public var sweep: [SweepAxis]
     public var deadline: StudyDeadline? = nil
+    public var sensitivity: SensitivitySettings? = nil
+}
+
+/// `study.sensitivity`: each documented timing range (`ProcedureSchema.sensitivity`, or the listed ones)
+/// moved to its lower and upper end on the trials 0..<trials of the study's seed, the same trials the
+/// nominal run draws (common random numbers).
+public struct SensitivitySettings: Sendable, Equatable {
+    public var trials: Int
+    public var ranges: [SensitivityRange]
+    public init(trials: Int, ranges: [SensitivityRange]) {
+        self.trials = trials
+        self.ranges = ranges
+    }
 }
 
 /// `study.deadline`: when a planner needs the work done, for P(completed before it).

@@ -29,7 +29,8 @@ public enum ScenarioLoader {
     /// The scenario-level keys (besides each procedure's `parameters`, `instrument` and `faults` keys).
     public static let topLevelKeys = ["name", "description", "procedure", "site", "epoch", "nights", "instrument",
                                       "parameters", "faults", "study", "outputs", "run", "contingencies"]
-    static let studyKeys = ["trials", "seed", "detector", "sweep", "deadline"]
+    static let studyKeys = ["trials", "seed", "detector", "sweep", "deadline", "sensitivity"]
+    static let sensitivityKeys = ["trials", "parameters"]
     static let sweepKeys = ["parameter", "values", "from", "to", "step"]
     static let outputKeys = ["directory", "detail_trial"]
     static let siteKeys = ["name", "latitude", "longitude", "elevation"]
@@ -428,6 +429,20 @@ struct Validator {
                 break
             }
         }
+        // Every end of every sensitivity range must be a configuration the procedure accepts.
+        if diagnostics.isEmpty, let sensitivity = study.sensitivity {
+            outer: for r in sensitivity.ranges {
+                for v in [r.lower, r.upper] {
+                    var c = scenario.configuration
+                    c[path: r.path] = .number(v)
+                    do { _ = try procedureType.init(configuration: c) } catch {
+                        self.error(at: marks["study.sensitivity"], "study.sensitivity",
+                                   "\(r.path) = \(NumberText.shortest(v)) (an end of its documented range) is rejected: \((error as? ConfigurationError)?.message ?? "\(error)")")
+                        break outer
+                    }
+                }
+            }
+        }
         guard diagnostics.isEmpty else { return nil }
         scenario.siteLine = nodes["site"]?.key.mark?.line
         scenario.contentDigest = ScenarioDigest.of(scenario)
@@ -533,9 +548,15 @@ struct Validator {
                 } else { ok = false }
             case "deadline":
                 if let d = deadline(value) { study.deadline = d } else { ok = false }
+            case "sensitivity":
+                if let v = sensitivity(value, schema: schema) { study.sensitivity = v } else { ok = false }
             default:
                 if let axes = sweep(value, schema: schema) { study.sweep = axes } else { ok = false }
             }
+        }
+        if study.sensitivity != nil, !study.sweep.isEmpty {
+            error(at: marks["study.sensitivity"], "study.sensitivity", "is measured on one point; it does not combine with study.sweep (run the sensitivity on each point's scenario)")
+            ok = false
         }
         // The product is bounded before any point is built: two axes of 10,000 would be 10^8 points.
         let points = study.sweep.reduce(1.0) { $0 * Double($1.values.count) }
@@ -547,6 +568,46 @@ struct Validator {
             ok = false
         }
         return ok ? study : nil
+    }
+
+    /// `{trials: N, parameters: [path, ...]}`; without `parameters`, every range the procedure documents.
+    mutating func sensitivity(_ node: Node, schema: ProcedureSchema?) -> SensitivitySettings? {
+        let documented = schema?.sensitivity ?? []
+        marks["study.sensitivity"] = node.mark
+        guard case .mapping = node else {
+            error(node, "study.sensitivity", "expected {trials: N} or {trials: N, parameters: [...]}, got \(Self.show(node))")
+            return nil
+        }
+        var trials: Int?
+        var ranges = documented
+        var ok = true
+        for (key, _, value) in entries(node, "study.sensitivity", allowed: ScenarioLoader.sensitivityKeys) {
+            let path = "study.sensitivity.\(key)"
+            if key == "trials" {
+                if case .integer(let i)? = self.value(value, path, ParameterSpec(key, .integer, .required, min: 2, max: 1e6, doc: "")) { trials = i } else { ok = false }
+                continue
+            }
+            guard case .sequence(let items) = value, !items.isEmpty else {
+                error(value, path, "expected a non-empty list of parameter paths, got \(Self.show(value))"); ok = false; continue
+            }
+            ranges = []
+            for (i, item) in items.enumerated() {
+                guard case .scalar(let sc) = item, let r = documented.first(where: { $0.path == sc.string }) else {
+                    let allowed = documented.isEmpty ? "this procedure documents no timing ranges" : "allowed: " + documented.map(\.path).joined(separator: ", ")
+                    error(item, "\(path)[\(i)]", "\(Self.show(item)) has no documented range; \(allowed)"); ok = false; continue
+                }
+                if ranges.contains(r) { error(item, "\(path)[\(i)]", "\(sc.string) is listed twice"); ok = false; continue }
+                ranges.append(r)
+            }
+        }
+        guard let trials else {
+            if ok { error(node, "study.sensitivity", "needs `trials` (the trials per range end, e.g. 200)") }
+            return nil
+        }
+        if ranges.isEmpty {
+            error(node, "study.sensitivity", "the procedure has no timing parameter with a documented range to move"); return nil
+        }
+        return ok ? SensitivitySettings(trials: trials, ranges: ranges) : nil
     }
 
     /// A duration (`2 h`) or an evening event's name.
@@ -651,6 +712,7 @@ public enum ScenarioDigest {
             for step in c.response.steps { lines.append("response \(step.action) \(step.parameters.values.keys.sorted().map { "\($0)=\(step.parameters.values[$0]!)" })") }
         }
         if let d = s.study.deadline { lines.append("deadline=\(d)") }
+        if let v = s.study.sensitivity { lines.append("sensitivity trials=\(v.trials) " + v.ranges.map { "\($0.path)=\($0.lower)...\($0.upper)" }.joined(separator: ",")) }
         for axis in s.study.sweep { lines.append("sweep \(axis.path)=\(axis.values.map { "\($0)" }.joined(separator: ","))") }
         var h: UInt64 = 0xcbf2_9ce4_8422_2325
         for b in lines.joined(separator: "\n").utf8 { h = (h ^ UInt64(b)) &* 0x0000_0100_0000_01B3 }

@@ -139,9 +139,16 @@ public final class Simulation: @unchecked Sendable {
         try await suspend(s)
     }
 
-    /// Suspends the calling process until simulated time `time` (at once if it has passed).
+    /// Suspends the calling process until simulated time `time` (at once if it has passed). The wake-up is
+    /// at `time` itself, not at now + (time − now), which can differ in the last bit: a span cut into parts
+    /// (an image's overhead, exposure and readout) then ends exactly where the uncut span would.
     public func wait(until time: Double) async throws {
-        try await timeout(max(0, time - now))
+        guard time > now else { return try await timeout(0) }
+        guard time.isFinite else { throw KernelMisuse.negativeDelay(time - now) }
+        let p = try waitingProcess("wait(until:)")
+        let s = allocSlot(process: p, action: .resume)
+        schedule(slot: s, at: time)
+        try await suspend(s)
     }
 
     /// A signal that succeeds `delay` seconds from now; for races such as "this or a 30 s time limit".
@@ -219,14 +226,15 @@ public final class Simulation: @unchecked Sendable {
     /// records its start and end, whether it completes or throws, and its parent: the step of the same
     /// process that encloses it when it starts, or for a process's outermost steps the step that was
     /// running when the process was started (nil at the top).
-    public func step<T>(_ name: String, lane: String, _ body: () async throws -> T) async throws -> T {
+    /// `use` is what the step's own time (outside its sub-steps) is spent on, for the time-use breakdown.
+    public func step<T>(_ name: String, lane: String, use: TimeUse, _ body: () async throws -> T) async throws -> T {
         let start = now
         let index = steps.count
         let process = currentProcess
         let enclosing = process?.currentStep ?? -1
         if recordsSteps {
             steps.append(StepRecord(name: name, lane: lane, process: process?.name ?? "", start: start, end: start, completed: false,
-                                    parent: enclosing >= 0 ? Int(enclosing) : nil))
+                                    parent: enclosing >= 0 ? Int(enclosing) : nil, use: use))
             process?.currentStep = Int32(index)
         }
         // Restored on every exit: the process is the same object after each suspension.
@@ -479,9 +487,12 @@ public struct StepRecord: Sendable, Equatable {
     public var completed: Bool
     /// Index in the same `steps` array of the enclosing step (see `Simulation.step`), nil at the top.
     public var parent: Int? = nil
+    /// What the step's own time is spent on (`Simulation.step`).
+    public var use: TimeUse = .other
     public var duration: Double { end - start }
 
-    public init(name: String, lane: String, process: String, start: Double, end: Double, completed: Bool, parent: Int? = nil) {
+    public init(name: String, lane: String, process: String, start: Double, end: Double, completed: Bool, parent: Int? = nil,
+                use: TimeUse = .other) {
         self.name = name
         self.lane = lane
         self.process = process
@@ -489,6 +500,7 @@ public struct StepRecord: Sendable, Equatable {
         self.end = end
         self.completed = completed
         self.parent = parent
+        self.use = use
     }
 
     /// The names from the outermost enclosing step down to this one.

@@ -171,8 +171,20 @@ struct Run: ParsableCommand {
             let options = RunOptions(threads: threads, trialRange: range,
                                      shouldStop: { stopRequested.load(ordering: .relaxed) },
                                      progress: { progress.update($0, $1) })
-            let state = try StudyRunner.run(scenario, options: options, sink: csv)
+            var state = try StudyRunner.run(scenario, options: options, sink: csv)
             try csv.close()
+            // The sensitivity runs its own trials 0..<n: the run or shard holding trial 0 does it, so a
+            // merge of shards has it once.
+            if scenario.study.sensitivity != nil, !state.partial, range.lowerBound == 0 {
+                do {
+                    state.sensitivity = try SensitivityStudy.run(scenario, threads: threads, shouldStop: { stopRequested.load(ordering: .relaxed) },
+                                                                 progress: { done, all in
+                                                                     if done == 0 || done == all { printError("obsim: sensitivity: \(done) of \(all) runs of \(scenario.study.sensitivity!.trials) trials") }
+                                                                 })
+                } catch is SensitivityStudy.Stopped {
+                    printError("obsim: note: stopped during study.sensitivity; the report has every trial but no sensitivity section")
+                }
+            }
             let wall = Date().timeIntervalSince(started)
             try ReportWriter.write(state, description: scenario.description, into: folder)
             // A stopped run skips re-simulating trials (timeline, frames, trace): it was asked to end now.

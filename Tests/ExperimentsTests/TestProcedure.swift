@@ -49,9 +49,9 @@ struct TestCalibration: Procedure {
         while true {
             let distance = dome.uniform(0, 180)
             let move = sim.process("dome") {
-                try await sim.step("move dome", lane: "ATDome") { try await sim.timeout(distance / self.domeSpeed) }
+                try await sim.step("move dome", lane: "ATDome", use: .mechanism) { try await sim.timeout(distance / self.domeSpeed) }
             }
-            let ignited = try await sim.step("ignite lamp", lane: "lamp") { () async throws -> Bool in
+            let ignited = try await sim.step("ignite lamp", lane: "lamp", use: .lamp) { () async throws -> Bool in
                 try await sim.timeout(30)
                 return !lamp.bernoulli(self.ignitionFailure)
             }
@@ -61,10 +61,10 @@ struct TestCalibration: Procedure {
                 restarts += 1
                 continue
             }
-            try await sim.step("warm up", lane: "lamp") { try await sim.timeout(warmup) }
+            try await sim.step("warm up", lane: "lamp", use: .lamp) { try await sim.timeout(warmup) }
             var sum = 0.0
             for _ in 0..<nFlat {
-                sum += try await sim.step("take flat", lane: "detector") { () async throws -> Double in
+                sum += try await sim.step("take flat", lane: "detector", use: .exposure) { () async throws -> Double in
                     try await sim.timeout(exposure + 2)
                     return detector.gaussian(mean: 4000 * exposure, sigma: 100)
                 }

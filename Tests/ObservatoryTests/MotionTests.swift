@@ -1,3 +1,4 @@
+import CGSL
 import Foundation
 import Testing
 import SimKernel
@@ -183,6 +184,43 @@ final class MechanicsBox<T> { var value: T; init(_ v: T) { value = v } }
         // From az −200°, 170° is reached at −190° (10° away), the wrap turn nearest.
         m.restore(azimuthDegrees: -200, elevationDegrees: 45)
         #expect(try m.wrapAzimuth(170) == -190)
+    }
+
+    /// Home is reached to the repeatability, and the pointing drifts as D·(1 − e^(−t/τ)) after power-on:
+    /// the position read at t₁ = 50 s minus the home the chopper keeps at t₂ = 300 s has per-axis variance
+    /// σ_rep² + σ_drift²(e^(−t₁/τ) − e^(−t₂/τ))² (`ChopperHomeErrorBudget`'s two chopper terms). With
+    /// n = 400 power-ons × 2 axes, the sample variance is within 3·√(2/(n−1)) of it.
+    @Test func chopperHomeRepeatabilityAndDriftHaveTheBudgetsVariance() throws {
+        let sim = Simulation(seed: 8)
+        var p = Chopper.Parameters.metis
+        p.relativeSigmaMas = 0.2
+        p.driftSigmaMas = 1.0
+        p.driftTimeConstantSeconds = 100
+        let c = Chopper(sim, name: "chopper", lane: "chopper", parameters: p)
+        let errors = MechanicsBox<[Double]>([])
+        let settled = MechanicsBox<[Double]>([])
+        sim.process("p") {
+            for _ in 0..<400 {
+                try await c.powerOn()
+                let on = c.poweredOnAtSeconds
+                let seen = c.truePosition(atSeconds: on + 50)
+                let kept = c.trueHomeOffset + c.drift(atSeconds: on + 300)
+                errors.value += [seen.xMas - kept.xMas, seen.yMas - kept.yMas]
+                // Long after power-on the drift has settled at its amplitude.
+                let late = c.drift(atSeconds: on + 1e5)
+                settled.value += [late.xMas, late.yMas]
+                try await sim.timeout(1000)
+                c.powerOff()
+            }
+        }
+        try sim.run()
+        let expected = ChopperHomeErrorBudget(lmCentroidMas: 0, wfsCentroidMas: 0, chopper: p, measuredAt: 50, endAt: 300)
+        #expect(abs(expected.driftMas - (gsl_sf_exp(-0.5) - gsl_sf_exp(-3))) < 1e-12)
+        let n = Double(errors.value.count)
+        let v = errors.value.map { $0 * $0 }.reduce(0, +) / n
+        #expect(abs(v / (expected.totalMas * expected.totalMas) - 1) < 3 * (2 / (n - 1)).squareRoot(), "\(v)")
+        let vd = settled.value.map { $0 * $0 }.reduce(0, +) / n
+        #expect(abs(vd / (p.driftSigmaMas * p.driftSigmaMas) - 1) < 3 * (2 / (n - 1)).squareRoot(), "\(vd)")
     }
 
     @Test func chopperTracesRelativeOffsetsAroundAPoorlyKnownHome() throws {

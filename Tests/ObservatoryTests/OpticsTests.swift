@@ -34,14 +34,52 @@ import Testing
 
     func pow4(_ x: Double) -> Double { x * x * x * x }
 
+    @Test func irdbLPrimeCurveHasThePublishedHalfMaximumAndMeanTransmission() throws {
+        let lp = try PassbandFilter.metis(named: "L'").curve
+        // Issue 15 quotes the IRDB L′ curve as half-maximum 3.540–4.105 µm and mean transmission 0.87; the
+        // table is sampled every 1 nm, so the crossings agree to that step.
+        let hm = lp.halfMaximumMicrons
+        #expect(abs(hm.low - 3.540) < 1e-3 && abs(hm.high - 4.105) < 1e-3, "\(hm)")
+        // 0.87 is the mean over the old top hat's 3.50–4.10 µm (the mean between the half maxima is 0.91).
+        #expect(abs(lp.meanTransmission(fromMicrons: 3.5, toMicrons: 4.1) - 0.87) < 0.005)
+        #expect(lp.meanTransmission(fromMicrons: hm.low, toMicrons: hm.high) > 0.9)
+        #expect(lp.source.hasSuffix("METIS/filters/TC_filter_Lp.dat"))
+        // Every modelled filter's nominal band is its curve's half-maximum band, which holds the peak.
+        for f in PassbandFilter.metis {
+            let peakAt = f.curve.wavelengthsMicrons[f.curve.transmissions.firstIndex(of: f.curve.peakTransmission)!]
+            #expect(peakAt > f.lowMicrons && peakAt < f.highMicrons, "\(f.name) peak at \(peakAt)")
+            #expect(abs(f.curve.transmission(atMicrons: f.lowMicrons) / f.curve.peakTransmission - 0.5) < 1e-9, "\(f.name)")
+        }
+    }
+
+    @Test func filterCurveIntegralIsExactForPiecewiseLinearCurves() {
+        // A flat curve T = 0.4 on [3.5, 4.1]: ∫T·B = 0.4·∫B, the Planck band integral.
+        let flat = FilterCurve(source: "test", wavelengthsMicrons: [3.5, 3.8, 4.1], transmissions: [0.4, 0.4, 0.4])
+        let b = flat.integral { Planck.photonRadiance(wavelengthMicrons: $0, kelvin: 1000) }
+        #expect(abs(b / (0.4 * Planck.bandPhotonRadiance(fromMicrons: 3.5, toMicrons: 4.1, kelvin: 1000)) - 1) < 1e-9)
+        // A triangle 0 → 1 → 0 on [1, 3] integrated against f = λ: ∫₁²(λ−1)λ dλ + ∫₂³(3−λ)λ dλ = 5/6 + 7/6 = 2.
+        let tri = FilterCurve(source: "test", wavelengthsMicrons: [1, 2, 3], transmissions: [0, 1, 0])
+        #expect(abs(tri.integral { $0 } - 2) < 1e-12)
+        #expect(abs(tri.transmission(atMicrons: 1.25) - 0.25) < 1e-15 && tri.transmission(atMicrons: 3.5) == 0)
+        let hm = tri.halfMaximumMicrons
+        #expect(abs(hm.low - 1.5) < 1e-15 && abs(hm.high - 2.5) < 1e-15)
+        #expect(abs(tri.meanTransmission(fromMicrons: 1, toMicrons: 3) - 0.5) < 1e-12)
+    }
+
     @Test func wcuFlatReproducesTheScopeSimFigureWithItsSphereFactor() throws {
         let lp = try PassbandFilter.metis(named: "L'")
         var wcu = WCUSource()
         wcu.sphereKelvin = 0            // the notebook's figure is the blackbody light alone
         wcu.includePortsInMultiplication = false
         let scopesim = wcu.flatPhotonsPerSecondPerPixel(filter: lp, nd: .open, pixelScaleArcsec: 0.00547)
-        // REFERENCES §5.3: 1000 K, open mask → ≈7.2e8 ph s⁻¹ px⁻¹ (two significant figures quoted).
+        // REFERENCES §5.3: 1000 K, open mask → ≈7.2e8 ph s⁻¹ px⁻¹ (two significant figures quoted): the
+        // IRDB L′ curve and the IRDB surface lists' τ = 0.61 reproduce it.
         #expect(abs(scopesim / 7.2e8 - 1) < 0.05, "\(scopesim)")
+        // ScopeSim's WCU replaces the ELT area by TEL.area 1354.593 m² (METIS_WCU.yaml): the rate scales with it.
+        var scopesimArea = wcu
+        scopesimArea.telescopeAreaM2 = 1354.593
+        #expect(abs(scopesimArea.flatPhotonsPerSecondPerPixel(filter: lp, nd: .open, pixelScaleArcsec: 0.00547) / scopesim
+                    - 1354.593 / 975.234_789_98) < 1e-12)
         wcu.includePortsInMultiplication = true
         let withPorts = wcu.flatPhotonsPerSecondPerPixel(filter: lp, nd: .open, pixelScaleArcsec: 0.00547)
         #expect(abs(withPorts / scopesim - wcu.sphereMultiplication / 19) < 1e-12)

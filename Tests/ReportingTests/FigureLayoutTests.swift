@@ -87,6 +87,29 @@ enum TextExtents {
         #expect(svg.contains("take_imgtype BIAS, in BLOCK-295 latiss_weekly_calibrations › make_latiss_calibrations SDSSr_65mm"))
     }
 
+    /// The weekly's breakdown and tornado (the numbers of a 1000-trial run): labels inside and apart,
+    /// parts in order and summing to the bar.
+    @Test func timeUseAndTornadoLabelsStayInsideAndApart() {
+        let parts: [(label: String, seconds: Double, standardError: Double)] = [
+            ("exposure", 2778, 5.7), ("readout and overheads", 984, 1.9), ("waits for data and pipelines", 630, 1.4),
+            ("lamp", 1818, 0.9), ("mechanisms", 114.7, 0.2), ("CSC transitions", 6.3, 0), ("contingencies", 38.5, 3.2), ("other", 0, 0)]
+        let total = parts.map(\.seconds).reduce(0, +)
+        let bar = TimeUseFigure(title: "Where the time goes", meanSeconds: total, parts: parts).svg()
+        #expect(TextExtents.problems(bar) == [])
+        // Zero parts are left out of the bar and the legend.
+        #expect(bar.components(separatedBy: "class=\"time-use-part\"").count - 1 == 7)
+        #expect(!bar.contains("other:"))
+        func e(_ d: Double, _ se: Double) -> SensitivityResult.Effect { .init(delta: d, standardError: se, lower95: d - 2 * se, upper95: d + 2 * se) }
+        let rows = [("timing.oods_wait", -130.9, 9.4, 1883.2, 6.7), ("timing.image_overhead", -567.1, 6, 1144.3, 0.6),
+                    ("timing.verification_job", -518.4, 9.8, 81.6, 9.8), ("timing.readout", -143, 0, 286, 0),
+                    ("timing.image_overhead_sd", 0, 0, 0, 0)].map {
+            TornadoFigure.Row(label: $0.0, lowLabel: "0 s", low: e($0.1, $0.2), highLabel: "120 s", high: e($0.3, $0.4))
+        }
+        let tornado = TornadoFigure(title: "Sensitivity of the p95 duration", rows: rows).svg()
+        #expect(TextExtents.problems(tornado) == [])
+        #expect(tornado.components(separatedBy: "class=\"tornado-bar\"").count - 1 == 10)
+    }
+
     @Test func sweepAndDistributionFiguresKeepTheirLabelsInside() {
         let twoPoints = SpreadLineFigure(title: "duration_s against parameters.bb_temperature",
                                          series: [SpreadSeries(name: "duration_s", points: [

@@ -92,6 +92,23 @@ final class Log<T>: @unchecked Sendable {
         try sim.run()
         #expect(log.items.count == 1)
     }
+
+    /// wait(until:) wakes at the instant itself: 0.2 + (0.9 − 0.2) is not 0.9 in doubles, so a
+    /// span cut into parts (an image's overhead, exposure, readout) could otherwise end an ulp off the uncut one.
+    @Test func waitUntilWakesAtTheInstantItself() throws {
+        let sim = Simulation()
+        let log = Log<Double>()
+        sim.process("p") {
+            try await sim.timeout(0.2)
+            try await sim.wait(until: 0.9)
+            log.add(sim.now)
+            try await sim.wait(until: 0.5)
+            log.add(sim.now)
+        }
+        try sim.run()
+        #expect(0.2 + (0.9 - 0.2) != 0.9)
+        #expect(log.items == [0.9, 0.9])
+    }
 }
 
 @Suite struct InterruptTests {
@@ -374,19 +391,19 @@ final class Log<T>: @unchecked Sendable {
     @Test func stepsRecordTheirParent() throws {
         let sim = Simulation()
         sim.process("agent") {
-            try await sim.step("BLOCK-295", lane: "queue") {
-                try await sim.step("prepare_for/flat", lane: "mount") {
-                    let dome = sim.process("dome") { try await sim.step("ATDome to az 3.0", lane: "dome") { try await sim.timeout(16) } }
-                    try await sim.step("ATMount slew", lane: "mount") { try await sim.timeout(39) }
+            try await sim.step("BLOCK-295", lane: "queue", use: .other) {
+                try await sim.step("prepare_for/flat", lane: "mount", use: .other) {
+                    let dome = sim.process("dome") { try await sim.step("ATDome to az 3.0", lane: "dome", use: .other) { try await sim.timeout(16) } }
+                    try await sim.step("ATMount slew", lane: "mount", use: .other) { try await sim.timeout(39) }
                     try await dome.value()
                 }
-                _ = try? await sim.step("take_imgtype BIAS", lane: "LATISS") { () async throws -> Void in
+                _ = try? await sim.step("take_imgtype BIAS", lane: "LATISS", use: .other) { () async throws -> Void in
                     try await sim.timeout(1)
                     throw StepFault()
                 }
-                try await sim.step("take_imgtype DARK", lane: "LATISS") { try await sim.timeout(5) }
+                try await sim.step("take_imgtype DARK", lane: "LATISS", use: .other) { try await sim.timeout(5) }
             }
-            try await sim.step("shutdown", lane: "lamp") { try await sim.timeout(900) }
+            try await sim.step("shutdown", lane: "lamp", use: .other) { try await sim.timeout(900) }
         }
         try sim.run()
         func parent(_ name: String) -> String? { sim.steps.first { $0.name == name }!.parent.map { sim.steps[$0].name } }
@@ -405,8 +422,8 @@ final class Log<T>: @unchecked Sendable {
         let sim = Simulation()
         sim.trace = Trace()
         sim.process("agent") {
-            try await sim.step("power_on_atcalsys", lane: "lamp") { try await sim.timeout(900) }
-            try await sim.step("prepare_for/flat", lane: "dome") { try await sim.timeout(60) }
+            try await sim.step("power_on_atcalsys", lane: "lamp", use: .other) { try await sim.timeout(900) }
+            try await sim.step("prepare_for/flat", lane: "dome", use: .other) { try await sim.timeout(60) }
         }
         try sim.run()
         #expect(sim.steps.map(\.name) == ["power_on_atcalsys", "prepare_for/flat"])

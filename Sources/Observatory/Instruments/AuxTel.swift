@@ -162,7 +162,7 @@ public final class AuxTel {
     /// the model's dome never does (Dome.applyMove).
     public func prepareForFlat() async throws {
         let sim = simulation
-        try await sim.step("prepare_for/flat", lane: "mount") {
+        try await sim.step("prepare_for/flat", lane: "mount", use: .mechanism) {
             try await self.atMount.slew(azimuthDegrees: Self.flatMountAzimuthDegrees, elevationDegrees: Self.flatMountElevationDegrees)
             try await sim.timeout(2 * Self.settleSeconds)
             try await self.atDome.move(toAzimuth: Self.flatDomeAzimuthDegrees)

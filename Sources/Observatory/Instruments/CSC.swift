@@ -114,7 +114,7 @@ public final class CSCStateMachine {
     /// `salobj.set_summary_state`: the commands of `CSCCommand.path`, one after the other; nothing when
     /// the CSC is already there. The step is recorded even then (a zero-length script line).
     public func setSummaryState(_ target: CSCState) async throws {
-        try await simulation.step("set_summary_state \(name) \(target.rawValue)", lane: lane) {
+        try await simulation.step("set_summary_state \(name) \(target.rawValue)", lane: lane, use: .cscTransition) {
             for command in CSCCommand.path(from: state, to: target) { try await send(command) }
         }
     }

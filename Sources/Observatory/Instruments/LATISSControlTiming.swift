@@ -99,6 +99,13 @@ public struct LATISSControlTiming: Sendable, Equatable {
         camera.frameSeconds(exposureSeconds: exposureSeconds) + imageOverhead.sample(stream)
     }
 
+    /// The same image's overhead (one draw, as `imageSeconds`) and its whole time, exactly what
+    /// `imageSeconds` gives for that draw: the caller cuts it into overhead, exposure and readout.
+    public func imageParts(exposureSeconds: Double, stream: RandomStream) -> (overheadSeconds: Double, totalSeconds: Double) {
+        let overhead = imageOverhead.sample(stream)
+        return (overhead, camera.frameSeconds(exposureSeconds: exposureSeconds) + overhead)
+    }
+
     /// The wait for the OODS after the last image of a type (capped at the script's timeout).
     public func ingestionWaitSeconds(stream: RandomStream) -> Double {
         min(ingestionWait.sample(stream), oodsTimeoutSeconds)

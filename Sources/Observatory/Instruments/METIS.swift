@@ -20,7 +20,7 @@ public final class SCAOWFS {
     /// Measures the K-band reference source position.
     public func measureReference() async throws -> SkyOffset {
         let sim = simulation
-        return try await sim.step("SCAO WFS K-band reference", lane: lane) {
+        return try await sim.step("SCAO WFS K-band reference", lane: lane, use: .exposure) {
             try await sim.timeout(integrationSeconds)
             let s = sim.stream("\(name).centroid")
             return SkyOffset(xMas: s.gaussian(sigma: centroidSigmaMas), yMas: s.gaussian(sigma: centroidSigmaMas))

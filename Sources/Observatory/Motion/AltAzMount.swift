@@ -82,7 +82,7 @@ public final class AltAzMount {
     /// Slews both axes in parallel and settles.
     public func slew(azimuthDegrees az: Double, elevationDegrees el: Double) async throws {
         let sim = simulation
-        try await sim.step("\(name) slew to az \(az) el \(el)", lane: lane) {
+        try await sim.step("\(name) slew to az \(az) el \(el)", lane: lane, use: .mechanism) {
             try await resource.using {
                 let seconds = try slewSeconds(azimuthDegrees: az, elevationDegrees: el)
                 let wrapped = try wrapAzimuth(az)

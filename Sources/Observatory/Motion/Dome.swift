@@ -105,7 +105,7 @@ public final class Dome {
     /// Rotates to `target` (believed azimuth, degrees) by the shortest path; the encoder drifts.
     public func move(toAzimuth target: Double) async throws {
         let sim = simulation
-        try await sim.step("\(name) to az \(target)", lane: lane) {
+        try await sim.step("\(name) to az \(target)", lane: lane, use: .mechanism) {
             try await resource.using {
                 let delta = Azimuth.shortestDelta(from: believedAzimuthDegrees, to: target)
                 let seconds = try parameters.azimuth.moveAndSettleSeconds(distance: delta)
@@ -150,7 +150,7 @@ public final class Dome {
     /// The dome ends at the home azimuth, away from the flat-screen position.
     public func home() async throws {
         let sim = simulation
-        try await sim.step("home_dome", lane: lane) {
+        try await sim.step("home_dome", lane: lane, use: .mechanism) {
             try await resource.using {
                 // ATCS.home_dome: the command, then a fixed fast_timeout (5 s) sleep while the dome starts,
                 // then the wait for the homing move to end.

@@ -83,7 +83,7 @@ public final class NamedPositionDevice {
     public func move(to target: String) async throws {
         let goal = try canonical(target)
         let sim = simulation
-        try await sim.step("\(name) to \(goal)", lane: lane) {
+        try await sim.step("\(name) to \(goal)", lane: lane, use: .mechanism) {
             try await resource.using {
                 if isJammed { throw MotionError.jammed(device: name, from: position, to: goal) }
                 let seconds = try moveSeconds(to: goal)
@@ -105,7 +105,7 @@ public final class NamedPositionDevice {
     /// Clears a jam: the device re-initialises and ends at its last good position.
     public func recover() async throws {
         let sim = simulation
-        try await sim.step("\(name) recover", lane: lane) {
+        try await sim.step("\(name) recover", lane: lane, use: .contingency) {
             try await resource.using {
                 guard isJammed else { return }
                 try await sim.timeout(parameters.recoverSeconds)

@@ -59,3 +59,36 @@ public struct ChopperHomeViews: Sendable {
          (lmCentroid.y - lmReferencePixel.y) * lmPixelScaleArcsec - (wfsCentroid.y - wfsReferencePixel.y) * wfsPixelScaleArcsec)
     }
 }
+
+/// The error budget of one measured chopper home offset, per axis (mas on the sky), term by term. The
+/// truth is the home the chopper keeps after the template (true home + its thermal drift at the template's
+/// end); the measurement sees, besides the two centroid errors, the repeatability error of this visit to
+/// home and the drift between the exposure and the end. The terms are independent, so the total is their
+/// quadrature sum.
+public struct ChopperHomeErrorBudget: Sendable, Equatable {
+    /// IMG-LM L-band centroid (photon and background noise, the fit's covariance).
+    public var lmCentroidMas: Double
+    /// SCAO WFS K-band centroid.
+    public var wfsCentroidMas: Double
+    /// Repeatability of reaching home (`Chopper.Parameters.relativeSigmaMas`).
+    public var repeatabilityMas: Double
+    /// Thermal drift between the exposure's midpoint and the template's end.
+    public var driftMas: Double
+
+    public init(lmCentroidMas: Double, wfsCentroidMas: Double, repeatabilityMas: Double, driftMas: Double) {
+        self.lmCentroidMas = lmCentroidMas; self.wfsCentroidMas = wfsCentroidMas
+        self.repeatabilityMas = repeatabilityMas; self.driftMas = driftMas
+    }
+
+    /// The budget of a measurement at `measuredAt` seconds after power-on, the template ending at `endAt`.
+    public init(lmCentroidMas: Double, wfsCentroidMas: Double, chopper: Chopper.Parameters, measuredAt: Double, endAt: Double) {
+        self.init(lmCentroidMas: lmCentroidMas, wfsCentroidMas: wfsCentroidMas, repeatabilityMas: chopper.relativeSigmaMas,
+                  driftMas: chopper.driftSigmaMas(fromSeconds: measuredAt, toSeconds: endAt))
+    }
+
+    public var terms: [(name: String, mas: Double)] {
+        [("lm_centroid", lmCentroidMas), ("wfs_centroid", wfsCentroidMas), ("repeatability", repeatabilityMas), ("drift", driftMas)]
+    }
+
+    public var totalMas: Double { terms.reduce(0) { $0 + $1.mas * $1.mas }.squareRoot() }
+}

@@ -3,10 +3,13 @@ import SimKernel
 /// The pinhole grids of the WCU FP1 mask wheel used by the distortion calibration, as hole positions in
 /// arcsec on the sky (mask millimetres ÷ 3.319 mm/″, REFERENCES.md §5.3).
 ///
-/// irdb's grid_lm (REFERENCES.md §5.3, "preliminary/illustrative"): a main grid to ±6.44″ at 2.15″ pitch
-/// (7 × 7) and a 5 × 5 sub-grid at 0.1656″ pitch from the LMS mask in the centre. The outer points to
-/// ±12.88″ fall outside both imagers and are left out. grid_n is [U]: the same layout with the
-/// N-pinhole's Ø66 µm holes (irdb has no N grid).
+/// grid_lm is the IRDB's mask file (`AstarVienna/irdb@f0a5f30:METIS/wcu/fp_mask_grid_lm.dat`, "WCU FP mask
+/// #5", status FDR, from E-SPE-UZK-MET-1015_2-0 and E-REP-UZK-MET-1008_3-0 Table 10-8), 85 Ø25 µm holes:
+/// a main grid at 2.15″ pitch to ±6.44″ without its central 3 × 3 and its (+6.44″, +6.44″) corner (an
+/// orientation mark), a 3 × 3 ring at 1.36″ less its centre inside it, the
+/// LMS fine grid (5 × 5 at 0.1656″ less one hole, centred on (+0.010″, −0.010″)), and outer points to
+/// ±12.88″ that fall outside both imagers. grid_n is [U]: the same layout with the N-pinhole's Ø66 µm holes
+/// (the IRDB has no N grid).
 public struct WCUPinholeGrid: Sendable, Equatable {
     public struct Hole: Sendable, Equatable {
         /// Design position (arcsec on the sky): what the pipeline's PINHOLE_TABLE lists.
@@ -25,21 +28,15 @@ public struct WCUPinholeGrid: Sendable, Equatable {
         self.name = name; self.holes = holes; self.pitchArcsec = pitchArcsec; self.holeDiameterMicrons = holeDiameterMicrons
     }
 
-    /// `count` × `count` holes at `pitch`, centred on the axis.
-    public static func square(count: Int, pitchArcsec: Double) -> [Hole] {
-        let half = Double(count - 1) / 2
-        var out: [Hole] = []
-        for j in 0..<count { for i in 0..<count { out.append(Hole(uArcsec: (Double(i) - half) * pitchArcsec, vArcsec: (Double(j) - half) * pitchArcsec)) } }
-        return out
-    }
-
-    /// irdb grid_lm: 7 × 7 at 2.147″ (±6.44″) plus the 5 × 5 LMS sub-grid at 0.1656″, Ø25 µm holes [U]
-    /// (the pinhole_lm diameter; REFERENCES.md §5.3). The sub-grid's centre hole coincides with the main
-    /// grid's and is kept once.
+    /// The IRDB grid_lm file's holes (x, y, diameter in arcsec; blank lines separate groups).
     public static let gridLM: WCUPinholeGrid = {
-        let main = square(count: 7, pitchArcsec: 6.44 / 3)
-        let sub = square(count: 5, pitchArcsec: 0.1656).filter { $0.uArcsec != 0 || $0.vArcsec != 0 }
-        return WCUPinholeGrid(name: "grid_lm", holes: main + sub, pitchArcsec: 6.44 / 3, holeDiameterMicrons: 25)
+        var holes: [Hole] = []
+        for line in IRDBTables.files["wcu/fp_mask_grid_lm.dat"]!.split(separator: "\n") where !line.hasPrefix("#") {
+            let cols = line.split(separator: " ", omittingEmptySubsequences: true)
+            guard cols.count >= 3, let u = Double(cols[0]), let v = Double(cols[1]) else { continue }
+            holes.append(Hole(uArcsec: u, vArcsec: v))
+        }
+        return WCUPinholeGrid(name: "grid_lm", holes: holes, pitchArcsec: 2.15, holeDiameterMicrons: 25)
     }()
 
     /// grid_n [U]: grid_lm's layout with Ø66 µm holes (pinhole_n, REFERENCES.md §5.3).
@@ -50,8 +47,9 @@ public struct WCUPinholeGrid: Sendable, Equatable {
         return g
     }()
 
-    /// The LMS sub-grid alone (5 × 5 at 0.1656″): what the IFU's small field sees.
-    public static let gridLMS = WCUPinholeGrid(name: "grid_lm (LMS sub-grid)", holes: square(count: 5, pitchArcsec: 0.1656),
+    /// grid_lm's LMS fine grid (the holes within ±0.5″): what the IFU's small field sees.
+    public static let gridLMS = WCUPinholeGrid(name: "grid_lm (LMS fine grid)",
+                                               holes: gridLM.holes.filter { abs($0.uArcsec) < 0.5 && abs($0.vArcsec) < 0.5 },
                                                pitchArcsec: 0.1656, holeDiameterMicrons: 25)
 
     /// Each hole's manufacturing error (arcsec per axis), N(0, σ) from `stream`: fixed for one mask, so

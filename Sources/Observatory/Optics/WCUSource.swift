@@ -1,40 +1,37 @@
-/// A filter as a top-hat passband. The METIS filter edges are approximations of the IRDB curves
-/// (`AstarVienna/irdb` METIS filters; not read): [U], documented per filter.
+/// A METIS filter: its measured transmission curve from the METIS IRDB (`FilterCurve`). The nominal centre
+/// and width are the curve's half-maximum midpoint and width; they set the PSF width and the LM/N split only,
+/// while the WCU's band integrals use the whole curve.
 public struct PassbandFilter: Sendable, Equatable {
     public var name: String
-    public var centralMicrons: Double
-    public var widthMicrons: Double
-    public var peakTransmission: Double
+    public var curve: FilterCurve
+    public let centralMicrons: Double
+    public let widthMicrons: Double
 
-    public init(name: String, centralMicrons: Double, widthMicrons: Double, peakTransmission: Double = 1) {
-        self.name = name; self.centralMicrons = centralMicrons; self.widthMicrons = widthMicrons
-        self.peakTransmission = peakTransmission
+    public init(name: String, curve: FilterCurve) {
+        self.name = name; self.curve = curve
+        let hm = curve.halfMaximumMicrons
+        centralMicrons = (hm.low + hm.high) / 2
+        widthMicrons = hm.high - hm.low
     }
     public var lowMicrons: Double { centralMicrons - widthMicrons / 2 }
     public var highMicrons: Double { centralMicrons + widthMicrons / 2 }
 
-    /// IMG-LM and IMG-N science filters (names as in the InternalFlat template's INS OPTI10 list).
-    /// Central wavelengths and widths [U]: L′ 3.50–4.10 µm, M′ 4.50–5.10 µm, shortL 2.95–3.35 µm,
-    /// Br-alpha 4.03–4.08 µm, PAH3.3 3.27–3.32 µm, N1 8.1–9.3 µm, N2 10.1–12.3 µm (the N band).
+    /// ∫ T(λ)·B_λ(T_K) dλ (photons s⁻¹ m⁻² sr⁻¹): a blackbody's photon radiance through the filter.
+    public func blackbodyPhotonRadiance(kelvin: Double) -> Double {
+        curve.integral { Planck.photonRadiance(wavelengthMicrons: $0, kelvin: kelvin) }
+    }
+
+    /// IMG-LM and IMG-N science filters (names as in the InternalFlat template's INS OPTI10 list), each with
+    /// its IRDB curve (`AstarVienna/irdb@f0a5f30:METIS/filters/TC_filter_*.dat`, measured curves of
+    /// E-LIS-MPIA-MET-1208_1-0, REFERENCES-physics.md §8). Half maxima (µm): L′ 3.539–4.106, M′ 4.496–5.022,
+    /// shortL 3.077–3.500, Br-alpha 4.039–4.074, PAH3.3 3.271–3.348, N1 8.081–9.217, N2 10.016–12.423.
     public static let metis: [PassbandFilter] = [
-        PassbandFilter(name: "L'", centralMicrons: 3.80, widthMicrons: 0.60),
-        PassbandFilter(name: "M'", centralMicrons: 4.80, widthMicrons: 0.60),
-        PassbandFilter(name: "shortL", centralMicrons: 3.15, widthMicrons: 0.40),
-        PassbandFilter(name: "Br-alpha", centralMicrons: 4.055, widthMicrons: 0.05),
-        PassbandFilter(name: "PAH3.3", centralMicrons: 3.295, widthMicrons: 0.05),
-        PassbandFilter(name: "N1", centralMicrons: 8.70, widthMicrons: 1.20),
-        PassbandFilter(name: "N2", centralMicrons: 11.20, widthMicrons: 2.20),
-        // The other IMG-LM filters of the InternalFlat table (seed 000, INS OPTI10 NAME). All [U]
-        // approximations of the METIS filter list (the IRDB curves were not read).
-        PassbandFilter(name: "H2Oice", centralMicrons: 3.05, widthMicrons: 0.20),
-        PassbandFilter(name: "IB4.05", centralMicrons: 4.05, widthMicrons: 0.06),
-        PassbandFilter(name: "PAH3.3ref", centralMicrons: 3.225, widthMicrons: 0.05),
-        PassbandFilter(name: "Br-alpharef", centralMicrons: 4.005, widthMicrons: 0.05),
-        PassbandFilter(name: "CO(1-0)/ice", centralMicrons: 4.66, widthMicrons: 0.10),
-        PassbandFilter(name: "COref", centralMicrons: 4.565, widthMicrons: 0.05),
-        PassbandFilter(name: "HCIL-short", centralMicrons: 3.60, widthMicrons: 0.20),
-        PassbandFilter(name: "HCIL-long", centralMicrons: 3.90, widthMicrons: 0.20),
-    ]
+        ("L'", "Lp"), ("M'", "Mp"), ("shortL", "short-L"), ("Br-alpha", "Br_alpha"), ("PAH3.3", "PAH_3.3"),
+        ("N1", "N1"), ("N2", "N2"),
+        // The other IMG-LM filters of the InternalFlat table (seed 000, INS OPTI10 NAME).
+        ("H2Oice", "H2O-ice"), ("IB4.05", "IB_4.05"), ("PAH3.3ref", "PAH_3.3_ref"), ("Br-alpharef", "Br_alpha_ref"),
+        ("CO(1-0)/ice", "CO_1-0_ice"), ("COref", "CO_ref"), ("HCIL-short", "HCI_L_short"), ("HCIL-long", "HCI_L_long"),
+    ].map { PassbandFilter(name: $0.0, curve: .irdb("filters/TC_filter_\($0.1).dat")) }
 
     public static func metis(named name: String) throws -> PassbandFilter {
         guard let f = metis.first(where: { $0.name == name }) else {
@@ -84,14 +81,18 @@ public enum NeutralDensity: String, Sendable, CaseIterable {
 /// CLOSE), the flux πd_in²/4·πB entering the sphere spread over its wall area πd_IS², and the sphere
 /// multiplication M = ρ/(1 − ρ(1 − f)), f the port fraction (Σ port areas / wall area). The sphere's
 /// own emission uses the cavity emissivity ε_cav = (1 − ρ)/(1 − ρ(1 − f)) (an isothermal closed sphere
-/// is a blackbody). At the detector: rate per pixel = L · A_ELT · Ω_px · τ · T_filter · T_ND.
+/// is a blackbody). At the detector: rate per pixel = τ · A_ELT · Ω_px · T_ND · ∫T_filter(λ)·L_λ dλ, the filter
+/// the IRDB's measured curve (`PassbandFilter.curve`).
 ///
-/// The notebook figure "1000 K BB, open mask → ≈ 7.2e8 ph s⁻¹ px⁻¹ on LM" (REFERENCES §5.3): ScopeSim's
-/// `is_multiplication` ends up with f = 0 (its port-fraction branch only runs for nport = 0), M = ρ/(1−ρ)
-/// = 19. With `includePortsInMultiplication = false` this model uses the same M = 19 and gives
-/// 7.2e8 in L′ with the default τ = 0.55 [U, chosen for that agreement]; with the ports counted
-/// (f = 0.0426 for the 25.4 and 100 mm ports, M = 10.5, the default here) the same chain gives 4.0e8:
-/// the difference is only the sphere multiplication.
+/// τ = 0.61 is the product of the IRDB surface lists at L′, weighted by T_L′(λ)·B_λ(1000 K): 7 WCU gold
+/// mirrors, the CFO entrance window, 13 CFO gold mirrors, the SCAO dichroic in transmission, 8 IMG-LM gold
+/// mirrors and the two IMG dichroic surfaces (`tools/irdb_lm_throughput.py`, REFERENCES-physics.md §8). It
+/// excludes pupil masks, the BB→sphere tube and QE. With the L′ curve and ScopeSim's sphere factor M = 19
+/// (`includePortsInMultiplication = false`: its `is_multiplication` ends up with f = 0), this chain gives
+/// 7.2e8 ph s⁻¹ px⁻¹ at 1000 K, the WCU notebook's figure (REFERENCES §5.3); with the ports counted
+/// (f = 0.0426, M = 10.5, the default here) 4.0e8. ScopeSim's own 5.9e8 differs by its TEL.area 1354.593 m²
+/// (METIS_WCU.yaml: "TEST, needed to agree with RvB's calculation"), M = 19, the pupil-mask and tube
+/// throughputs and QE (REFERENCES-physics.md §8).
 public struct WCUSource: Sendable {
     public enum FocalPlaneMask: String, Sendable, CaseIterable {
         case open = "open"
@@ -123,8 +124,10 @@ public struct WCUSource: Sendable {
     public var includePortsInMultiplication = true
     public var sphereKelvin = 300.0               // REFERENCES §5.3 (is_temp)
     public var wcuAmbientKelvin = 300.0           // REFERENCES §5.3 (wcu_temp): the opaque mask's emission
-    /// BB→sphere tube, WCU relay and METIS optics to the detector, excluding filter and ND: [U] (see above).
-    public var systemThroughput = 0.55
+    /// WCU relay and METIS optics to the detector, excluding filter, ND, pupil masks and QE: the IRDB
+    /// surface lists' product at L′ (see above) [V]; other filters use the same number (the gold mirrors
+    /// are flat to 1 % over 3–5 µm; the dichroics are not: [U] there, 0.5–0.65).
+    public var systemThroughput = 0.61
     public var telescopeAreaM2 = 975.234_789_98   // ELT pupil in IRDB, REFERENCES §5.1
     /// WCU focal-plane scale (REFERENCES §5.3: 3.319 mm per arcsec).
     public var focalPlaneMMPerArcsec = 3.319
@@ -147,11 +150,11 @@ public struct WCUSource: Sendable {
     /// Band radiance (photons s⁻¹ m⁻² sr⁻¹) at the sphere exit: blackbody light plus sphere emission.
     public func exitRadiance(_ filter: PassbandFilter) -> Double {
         let f = includePortsInMultiplication ? portFraction : 0
-        let bb = Planck.bandPhotonRadiance(fromMicrons: filter.lowMicrons, toMicrons: filter.highMicrons, kelvin: blackbodyKelvin)
+        let bb = filter.blackbodyPhotonRadiance(kelvin: blackbodyKelvin)
         let geometry = entrancePortDiameterMM * entrancePortDiameterMM / 4 / (sphereDiameterMM * sphereDiameterMM)
         let lamp = apertureMaskOpen ? emissivity * apertureFraction * bb * geometry * sphereMultiplication : 0
         let cavity = (1 - sphereReflectance) / (1 - sphereReflectance * (1 - f))
-        let wall = cavity * Planck.bandPhotonRadiance(fromMicrons: filter.lowMicrons, toMicrons: filter.highMicrons, kelvin: sphereKelvin)
+        let wall = cavity * filter.blackbodyPhotonRadiance(kelvin: sphereKelvin)
         return lamp + wall
     }
 
@@ -159,7 +162,7 @@ public struct WCUSource: Sendable {
     static func steradians(squareArcsec: Double) -> Double { squareArcsec / (arcsecPerRadian * arcsecPerRadian) }
 
     func toDetector(_ radiance: Double, filter: PassbandFilter, nd: NeutralDensity, steradians: Double) -> Double {
-        radiance * telescopeAreaM2 * steradians * systemThroughput * filter.peakTransmission * nd.transmission
+        radiance * telescopeAreaM2 * steradians * systemThroughput * nd.transmission
     }
 
     /// Photon rate per pixel (ph s⁻¹ px⁻¹, before QE) of the flat field seen through the open mask.
@@ -184,7 +187,7 @@ public struct WCUSource: Sendable {
     /// ambient temperature, taken as a blackbody (ScopeSim's "maximum mask emission" assumption).
     public func maskBackgroundPhotonsPerSecondPerPixel(filter: PassbandFilter, nd: NeutralDensity, pixelScaleArcsec: Double) -> Double {
         guard mask != .open else { return 0 }
-        let b = Planck.bandPhotonRadiance(fromMicrons: filter.lowMicrons, toMicrons: filter.highMicrons, kelvin: wcuAmbientKelvin)
+        let b = filter.blackbodyPhotonRadiance(kelvin: wcuAmbientKelvin)
         return toDetector(b, filter: filter, nd: nd, steradians: Self.steradians(squareArcsec: pixelScaleArcsec * pixelScaleArcsec))
     }
 }

@@ -188,7 +188,7 @@ public final class Blackbody {
             } catch ThermalError.heaterFailed(let device, let at, let kelvin) {
                 guard retries < parameters.heaterRetries else { throw ThermalError.heaterFailed(device: device, atSeconds: at, kelvin: kelvin) }
                 retries += 1
-                try await sim.step("\(name) heater reset and set point again", lane: lane) {
+                try await sim.step("\(name) heater reset and set point again", lane: lane, use: .contingency) {
                     try await sim.timeout(parameters.heaterRecoverySeconds)
                     setTemperature(kelvin: target)
                 }
@@ -207,7 +207,7 @@ public final class Blackbody {
         let s = segment
         let nominal = parameters.lag.secondsToReady(stepKelvin: s.setPointKelvin - s.startKelvin)
         let deadline = s.startSeconds + (timeoutSeconds ?? parameters.readyTimeoutFactor * nominal)
-        try await sim.step("\(name) warm-up to \(s.setPointKelvin) K", lane: lane) {
+        try await sim.step("\(name) warm-up to \(s.setPointKelvin) K", lane: lane, use: .lamp) {
             if let tf = s.heaterFailureSeconds, tf <= deadline, tf < s.startSeconds + nominal {
                 try await sim.wait(until: tf)
                 throw ThermalError.heaterFailed(device: name, atSeconds: tf, kelvin: temperatureKelvin(atSeconds: tf))

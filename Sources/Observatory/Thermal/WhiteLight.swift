@@ -209,7 +209,7 @@ public final class ATWhiteLight {
     /// Waits until the chiller temperature is within tolerance; throws `setPointNotReached` at the limit.
     public func waitForChiller(timeoutSeconds: Double) async throws {
         let sim = simulation
-        try await sim.step("\(name) chiller to set point", lane: lane) {
+        try await sim.step("\(name) chiller to set point", lane: lane, use: .lamp) {
             guard isChillerRunning else { throw ThermalError.chillerNeeded(device: name, reason: "chiller is not running") }
             let deadline = sim.now + timeoutSeconds
             let ready = chillerReadyAtSeconds
@@ -242,7 +242,7 @@ public final class ATWhiteLight {
     @discardableResult
     public func turnLampOn(powerWatts: Double? = nil) async throws -> Int {
         let sim = simulation
-        return try await sim.step("\(name) lamp ignition", lane: lane) {
+        return try await sim.step("\(name) lamp ignition", lane: lane, use: .lamp) {
             try await resource.using {
                 try requireEnabled()
                 switch lampState {
@@ -278,7 +278,7 @@ public final class ATWhiteLight {
     /// warm-up would end after the limit.
     public func waitForLampWarm(timeoutSeconds: Double) async throws {
         let sim = simulation
-        try await sim.step("\(name) lamp warm-up", lane: lane) {
+        try await sim.step("\(name) lamp warm-up", lane: lane, use: .lamp) {
             guard case .on(let since) = lampState else {
                 throw ThermalError.lampOff(device: name)
             }
@@ -295,7 +295,7 @@ public final class ATWhiteLight {
     /// Turns the lamp off; before the end of warm-up only with `force` (bulb life, §2.4).
     public func turnLampOff(force: Bool = false) async throws {
         let sim = simulation
-        try await sim.step("\(name) lamp off", lane: lane) {
+        try await sim.step("\(name) lamp off", lane: lane, use: .lamp) {
             try await resource.using {
                 try requireEnabled()
                 guard case .on(let since) = lampState else { return }
@@ -314,7 +314,7 @@ public final class ATWhiteLight {
     /// Waits until the lamp's cool-down is over (at once if it is not cooling).
     public func waitForCooldown() async throws {
         let sim = simulation
-        try await sim.step("\(name) lamp cool-down", lane: lane) {
+        try await sim.step("\(name) lamp cool-down", lane: lane, use: .lamp) {
             if case .coolingDown(let since) = lampState { try await sim.wait(until: since + parameters.cooldownSeconds) }
         }
     }
@@ -325,7 +325,7 @@ public final class ATWhiteLight {
 
     private func moveShutter(open: Bool, timeoutSeconds: Double) async throws {
         let sim = simulation
-        try await sim.step("\(name) shutter \(open ? "open" : "close")", lane: lane) {
+        try await sim.step("\(name) shutter \(open ? "open" : "close")", lane: lane, use: .mechanism) {
             try requireEnabled()
             guard isShutterOpen != open else { return }
             let p = parameters
@@ -378,7 +378,7 @@ public final class ATCalSys {
     /// timeout, counted from the lamp-on command).
     public func powerOn() async throws {
         let wl = whiteLight, p = parameters
-        try await simulation.step("power_on_atcalsys", lane: lane) {
+        try await simulation.step("power_on_atcalsys", lane: lane, use: .lamp) {
             try wl.startChiller()
             try await wl.waitForChiller(timeoutSeconds: p.chillerTimeoutSeconds)
             try await wl.openShutter(timeoutSeconds: p.shutterTimeoutSeconds)
@@ -392,7 +392,7 @@ public final class ATCalSys {
     /// command), stop the chiller.
     public func powerOff() async throws {
         let wl = whiteLight, p = parameters
-        try await simulation.step("power_off_atcalsys", lane: lane) {
+        try await simulation.step("power_off_atcalsys", lane: lane, use: .lamp) {
             try await wl.turnLampOff()
             try await wl.closeShutter(timeoutSeconds: p.shutterTimeoutSeconds)
             try await wl.waitForCooldown()

@@ -176,11 +176,14 @@ public struct ProcedureSchema: Sendable {
     public var waitsForStart: Bool
     /// Set when the procedure runs block or OB files (`run:`): their format and the action library.
     public var sequences: SequenceSchema?
+    /// The timing parameters with a documented range, which `study.sensitivity` moves to either end.
+    public var sensitivity: [SensitivityRange]
 
     public init(parameters: [ParameterSpec] = [], instrumentPresets: [String] = [], instrument: [ParameterSpec] = [],
                 faults: [ParameterSpec] = [], metrics: [MetricSpec] = [], sequences: SequenceSchema? = nil,
-                waitsForStart: Bool = false) {
+                waitsForStart: Bool = false, sensitivity: [SensitivityRange] = []) {
         self.sequences = sequences
+        self.sensitivity = sensitivity
         self.parameters = parameters
         self.instrumentPresets = instrumentPresets
         self.instrument = instrument
@@ -309,5 +312,20 @@ public enum UTCDate {
         let frac = rest - Double(whole)
         let time = String(format: "%02d:%02d:%02d", whole / 3600, whole / 60 % 60, whole % 60)
         return date + "T" + time + (frac > 0 ? String(String(format: "%.3f", frac).dropFirst()) : "") + "Z"
+    }
+}
+
+/// A parameter's documented range (a [U] number's plausible span, or a published tolerance), as a full
+/// scenario path (`instrument.timing.readout`): what a sensitivity study moves it over.
+public struct SensitivityRange: Sendable, Equatable {
+    public let path: String
+    public let lower: Double
+    public let upper: Double
+    public let doc: String
+    public init(path: String, lower: Double, upper: Double, doc: String) {
+        self.path = path
+        self.lower = lower
+        self.upper = upper
+        self.doc = doc
     }
 }

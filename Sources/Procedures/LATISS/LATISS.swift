@@ -112,7 +112,8 @@ public struct LATISS: Procedure {
             MetricSpec("ptc_noise_error_pct", unit: "%", doc: "PTC read noise − true read noise, mean over amplifiers (pixel fidelity)."),
             MetricSpec("master_flat_error_pct", unit: "%", doc: "RMS of the SDSSr_65mm master flat against the true PRNU (pixel fidelity)."),
         ],
-        sequences: SequenceSchema(format: .block, actions: library.declarations, aliases: library.aliases, imageFields: imageFields))
+        sequences: SequenceSchema(format: .block, actions: library.declarations, aliases: library.aliases, imageFields: imageFields),
+        sensitivity: LATISSTimingKeys.sensitivity)
 
     public struct Settings: Sendable {
         public var run: [(file: SequenceFile, actions: [any Action<LATISSSession>])]
@@ -329,9 +330,9 @@ final class LATISSRun {
             guard let failed = session.triggered, let k = s.contingencies.firstIndex(of: failed) else { return }
             session.triggered = nil
             contingencies += 1
-            try await sim.step(failed.name, lane: "operator") {
+            try await sim.step(failed.name, lane: "operator", use: .contingency) {
                 if let report = failed.reportStep {
-                    try await sim.step(report, lane: "operator") { try await sim.timeout(failed.reportSeconds) }
+                    try await sim.step(report, lane: "operator", use: .contingency) { try await sim.timeout(failed.reportSeconds) }
                 }
                 for action in s.responses[k] { try await action.run(in: session) }
             }
@@ -351,7 +352,7 @@ final class LATISSRun {
 
     /// One block on the ATQueue: its scripts in order, stopped by a failed check.
     func runSequence(_ file: SequenceFile, _ actions: [any Action<LATISSSession>]) async throws {
-        try await sim.step(file.stepName, lane: "ATQueue") {
+        try await sim.step(file.stepName, lane: "ATQueue", use: .other) {
             for action in actions {
                 try await action.run(in: session)
                 if session.stopped { return }

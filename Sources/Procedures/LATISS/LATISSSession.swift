@@ -145,9 +145,16 @@ public final class LATISSSession {
         let start = sim.now
         let illumination = try sky ?? Illumination(photonsPerSecondPerPixel: type == .flat ? try photonRate(filter: filter, grating: grating) : 0)
         let watcher = settings.contingencies.isEmpty ? nil : watcher(type, seconds: seconds, filter: filter, grating: grating)
-        let imageSeconds = settings.controlTiming.imageSeconds(exposureSeconds: seconds, stream: overheadStream)
+        // Overhead, exposure, readout as three leaves of the step tree (one time use each); the readout ends
+        // at start + the image's time exactly, where one uncut wait did.
+        let parts = settings.controlTiming.imageParts(exposureSeconds: seconds, stream: overheadStream)
+        func occupyCamera() async throws {
+            try await sim.step("image overhead", lane: "LATISS", use: .readoutOverhead) { try await sim.timeout(max(0, parts.overheadSeconds)) }
+            if seconds > 0 { try await sim.step("exposure", lane: "LATISS", use: .exposure) { try await sim.timeout(seconds) } }
+            try await sim.step("readout", lane: "LATISS", use: .readoutOverhead) { try await sim.wait(until: start + parts.totalSeconds) }
+        }
         guard let f = watcher != nil || measured ? measuredFidelity() : fidelity() else {
-            try await sim.timeout(imageSeconds)
+            try await occupyCamera()
             imageNumber += 1
             return nil
         }
@@ -159,7 +166,7 @@ public final class LATISSSession {
                               HeaderCard("REASON", reason ?? "weekly calibrations", "observation reason")]
             request.epochMJD = context.epochUnixSeconds / 86_400 + 40_587
         }
-        let result = try await expose(request, occupying: imageSeconds)
+        let result = try await expose(request, occupying: occupyCamera)
         imageNumber += 1
         if context.keepsDetail { keepDetail(result, type: type, filter: filter) }
         if let watcher {
@@ -184,12 +191,17 @@ public final class LATISSSession {
     /// exposure): the same mapping, and ROI statistics at timing.
     func measuredFidelity(windows: [PixelRect]? = nil) -> Fidelity { fidelity(windows: windows) ?? .roiStatistics }
 
-    /// One frame on the camera: it occupies the camera `seconds` (exposure, readout and whatever the
-    /// caller counts with them), and only then are its pixels drawn from "LATISS.detector", so a draw
+    /// One frame on the camera: `occupy` passes the frame's time on the camera (takeImage's overhead,
+    /// exposure and readout steps), and only then are its pixels drawn from "LATISS.detector", so a draw
     /// elsewhere during the exposure never sees the frame's.
-    func expose(_ request: ExposureRequest, occupying seconds: Double) async throws -> ExposureResult {
-        try await sim.timeout(seconds)
+    func expose(_ request: ExposureRequest, occupying occupy: () async throws -> Void) async throws -> ExposureResult {
+        try await occupy()
         return try detector.expose(request, stream: detectorStream)
+    }
+
+    /// A frame that occupies the camera `seconds` (the twilight study's exposure and readout).
+    func expose(_ request: ExposureRequest, occupying seconds: Double) async throws -> ExposureResult {
+        try await expose(request) { try await sim.timeout(seconds) }
     }
 
     /// Called by the runner after each script that was not stopped.
@@ -233,7 +245,7 @@ public final class LATISSSession {
     public func waitForIngestion() async throws {
         let seconds = settings.controlTiming.ingestionWaitSeconds(stream: ingestionStream)
         guard seconds > 0 else { return }
-        try await sim.step("wait image_in_oods", lane: "OODS") { try await sim.timeout(seconds) }
+        try await sim.step("wait image_in_oods", lane: "OODS", use: .dataWait) { try await sim.timeout(seconds) }
     }
 
     /// The OCPS jobs one make_latiss_calibrations run started: when each will be done.
@@ -249,7 +261,7 @@ public final class LATISSSession {
         if settings.controlTiming.backgroundVerification {
             jobs.endSeconds.append(sim.now + seconds)
         } else {
-            try await sim.step("cp_verify \(type)", lane: "OCPS") { try await sim.timeout(seconds) }
+            try await sim.step("cp_verify \(type)", lane: "OCPS", use: .dataWait) { try await sim.timeout(seconds) }
         }
     }
 
@@ -260,7 +272,7 @@ public final class LATISSSession {
         let limit = settings.controlTiming.backgroundTaskTimeoutSeconds * Double(jobs.endSeconds.count)
         let seconds = min(max(0, last - sim.now), limit)
         guard seconds > 0 else { return }
-        try await sim.step("wait_for_background_tasks", lane: "OCPS") { try await sim.timeout(seconds) }
+        try await sim.step("wait_for_background_tasks", lane: "OCPS", use: .dataWait) { try await sim.timeout(seconds) }
     }
 
     /// The operator's note in the trace; the text is built only when a trace is kept.

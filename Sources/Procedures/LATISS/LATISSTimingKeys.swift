@@ -34,6 +34,11 @@ public enum LATISSTimingKeys {
         Range(key: verificationJobSD, lower: 0, upper: 300, doc: "Spread of one OCPS job's duration [U] 30 s."),
     ]
 
+    /// The ranges as `study.sensitivity` moves them (full scenario paths).
+    public static var sensitivity: [SensitivityRange] {
+        ranges.map { SensitivityRange(path: "instrument." + $0.key, lower: $0.lower, upper: $0.upper, doc: $0.doc) }
+    }
+
     static func spec(_ r: Range, _ value: Double) -> ParameterSpec {
         ParameterSpec(r.key, .quantity(.time), .defaultValue(.number(value)), min: r.lower, max: r.upper, doc: r.doc)
     }

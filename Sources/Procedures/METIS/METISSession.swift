@@ -201,9 +201,16 @@ final class METISCamera {
         let mode = try model.mode(named: modeName)
         try model.validate(ditSeconds: ditSeconds, ndit: ndit, mode: mode)
         let seconds = model.exposureDurationSeconds(ditSeconds: ditSeconds, ndit: ndit, mode: mode)
-        return try await sim.step(step, lane: lane) { () async throws -> ExposureResult? in
+        let integration = Double(ndit) * max(ditSeconds, mode.minimumDITSeconds)
+        return try await sim.step(step, lane: lane, use: .other) { () async throws -> ExposureResult? in
             let start = sim.now
-            try await sim.timeout(seconds)
+            // Shutter, NDIT × DIT, readout as three leaves (one time use each); the last ends at start +
+            // seconds exactly, where the uncut exposure did.
+            if model.shutterSeconds > 0 {
+                try await sim.step("shutter", lane: lane, use: .readoutOverhead) { try await sim.timeout(model.shutterSeconds) }
+            }
+            try await sim.step("NDIT × DIT", lane: lane, use: .exposure) { try await sim.timeout(integration) }
+            try await sim.step("readout", lane: lane, use: .readoutOverhead) { try await sim.wait(until: start + seconds) }
             guard let fidelity else { return nil }
             let request = ExposureRequest(ditSeconds: ditSeconds, ndit: ndit, modeName: modeName, illumination: illumination,
                                           fidelity: fidelity, header: header, startSeconds: start, epochMJD: epochMJD)

@@ -171,7 +171,7 @@ struct TwilightRun {
         let telescope = TwilightTelescope(simulation: sim, auxTel: imaging.auxTel, eltSlewSeconds: p.telescopeSlewSeconds)
         try await configureInstrument(telescope)
         let clear = nightSky != .cloudy
-        try await sim.step("wait for the twilight window", lane: "operator") { try await sim.wait(until: ready) }
+        try await sim.step("wait for the twilight window", lane: "operator", use: .other) { try await sim.wait(until: ready) }
         // The instrument is configured in the afternoon; the procedure's own time starts with the window.
         startSeconds = sim.now
         if !clear {
@@ -192,11 +192,11 @@ struct TwilightRun {
             }
             anyWindow = true
             let sun = sky.sunPosition(at: max(sim.now, open))
-            try await sim.step("point telescope towards an empty patch of sky", lane: telescope.lane) {
+            try await sim.step("point telescope towards an empty patch of sky", lane: telescope.lane, use: .mechanism) {
                 try await telescope.point(airmass: airmass, antiSolarOfAzimuth: sun.azimuthDegrees)
             }
             if sim.now < open {
-                try await sim.step("wait for the twilight window", lane: "operator") { try await sim.wait(until: open) }
+                try await sim.step("wait for the twilight window", lane: "operator", use: .other) { try await sim.wait(until: open) }
             }
             let series = try await takeSeries(level: k + 1, airmass: airmass, deadline: w.close)
             levelsDone.append(series.cause == nil)
@@ -215,7 +215,7 @@ struct TwilightRun {
     }
 
     func configureInstrument(_ telescope: TwilightTelescope) async throws {
-        try await sim.step("configure instrument", lane: instrument.lane) { try await imaging.configure(instrument) }
+        try await sim.step("configure instrument", lane: instrument.lane, use: .mechanism) { try await imaging.configure(instrument) }
     }
 
     /// Frames at one level until `n_frames` are in range or the sky leaves the detector's range; returns
@@ -226,7 +226,7 @@ struct TwilightRun {
         var measurements: [TwilightFrameMeasurement] = []
         // `self` is mutated inside the step: work on a copy there, assign after.
         var local = self
-        try await sim.step("take a series of exposures", lane: instrument.lane) {
+        try await sim.step("take a series of exposures", lane: instrument.lane, use: .exposure) {
             while counted < local.p.nFrames {
                 let t = local.sim.now
                 let sunAltitude = local.sky.sunPosition(at: t).altitudeDegrees
@@ -360,7 +360,7 @@ struct TwilightRun {
         let dits = abs(longDIT - shortDIT) < 1e-9 ? [shortDIT] : [shortDIT, longDIT]
         var sets: [DarkSet] = []
         let local = self
-        try await sim.step("take darks", lane: instrument.lane) {
+        try await sim.step("take darks", lane: instrument.lane, use: .exposure) {
             for dit in dits { sets.append(try await local.takeDarks(ditSeconds: dit)) }
         }
         reduce(darks: sets, into: &metrics)
@@ -518,8 +518,8 @@ struct TwilightTelescope {
         let wrapped = try mount.wrapAzimuth(azimuth)
         let domeSeconds = try dome.moveSeconds(toAzimuth: azimuth)
         try await sim.inParallel("point", [
-            { try await sim.step("ATMount slew", lane: "ATMount") { try await sim.timeout(mountSeconds) } },
-            { try await sim.step("ATDome follow", lane: "ATDome") { try await sim.timeout(domeSeconds) } },
+            { try await sim.step("ATMount slew", lane: "ATMount", use: .mechanism) { try await sim.timeout(mountSeconds) } },
+            { try await sim.step("ATDome follow", lane: "ATDome", use: .mechanism) { try await sim.timeout(domeSeconds) } },
         ])
         mount.restore(azimuthDegrees: wrapped, elevationDegrees: elevation)
         dome.restore(believedAzimuthDegrees: azimuth, encoderErrorDegrees: dome.encoderErrorDegrees,

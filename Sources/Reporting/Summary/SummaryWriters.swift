@@ -20,6 +20,7 @@ public enum SummaryJSON {
             "quantile_relative_error": .double(QuantileSketch.relativeAccuracy),
         ]
         for (k, v) in block(pooled, s.metrics) { top[k] = v }
+        if let r = s.sensitivity { top["sensitivity"] = SensitivityReport.json(r) }
         if !s.sweepPaths.isEmpty {
             top["sweep"] = .object([
                 "parameters": .array(s.sweepPaths.map { .string($0) }),
@@ -50,6 +51,7 @@ public enum SummaryJSON {
             o["counted_from"] = .string(d.fromEpoch ? "epoch" : "start")
             out["deadline"] = .object(o)
         }
+        if let t = TimeUseReport.json(p) { out["time_use"] = t }
         if FinishProbability.isKnown(p) { out["finish_probability"] = .array(FinishProbability.curve(p).map(finishJSON)) }
         return out
     }
@@ -106,8 +108,10 @@ public enum SummaryMarkdown {
                 out += "| \(k) | \(p.outcomes[k]!) | \(String(format: "%.4f", Double(p.outcomes[k]!) / Double(max(total, 1)))) |\n"
             }
             out += "\n" + StudyReport.metricTable(s.metrics, p, caption: nil).markdown()
+            if let line = TimeUseReport.line(p) { out += "\n" + line + "\n" }
             out += StepTreeReport.markdown(p)
         }
+        if let r = s.sensitivity { out += SensitivityReport.markdown(r) }
         return out
     }
 

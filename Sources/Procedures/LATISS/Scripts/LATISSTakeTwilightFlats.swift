@@ -155,12 +155,12 @@ public struct LATISSTakeTwilightFlats: Action {
         if let direct = directAzimuth, abs(first.azimuthDegrees - Azimuth.normalized(direct)) < Self.minimumSunDistance {
             throw ProcedureAbort(cause: "sun_distance", metrics: [:])
         }
-        try await sim.step("point telescope towards an empty patch of sky", lane: "ATMount") {
+        try await sim.step("point telescope towards an empty patch of sky", lane: "ATMount", use: .mechanism) {
             try session.requireEnabled(LATISSCSCs.atcsGroup, for: "point_azel")
             try await TwilightTelescope.point(session.auxTel, simulation: sim, azimuth: azimuth, elevation: elevation)
             try await session.setInstrument(filter: filterName, grating: gratingName)
         }
-        try await sim.step("take a series of exposures", lane: "LATISS") {
+        try await sim.step("take a series of exposures", lane: "LATISS", use: .other) {
             var exposure = minExp
             var counts = try await flat(minExp)
             while taken < flats {
@@ -168,7 +168,7 @@ public struct LATISSTakeTwilightFlats: Action {
                 if exposure < minExp {
                     guard setting else { break }
                     while exposure < minExp {
-                        try await sim.step("wait for the sky to fade", lane: "operator") { try await sim.timeout(Self.sleepSeconds) }
+                        try await sim.step("wait for the sky to fade", lane: "operator", use: .other) { try await sim.timeout(Self.sleepSeconds) }
                         counts = try await flat(minExp)
                         exposure = nextExposure(counts: counts, last: minExp)
                     }
@@ -186,7 +186,7 @@ public struct LATISSTakeTwilightFlats: Action {
             }
         }
         session.twilightFlats += taken
-        try await sim.step("take darks", lane: "LATISS") {
+        try await sim.step("take darks", lane: "LATISS", use: .other) {
             for _ in 0..<Self.darkCount {
                 _ = try await session.takeImage(.dark, seconds: Self.darkSeconds, filter: filterName, grating: gratingName, reason: "twilight_flats")
             }

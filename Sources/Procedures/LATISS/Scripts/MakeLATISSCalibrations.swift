@@ -88,13 +88,13 @@ public struct MakeLATISSCalibrations: Action {
 
     public func run(in session: LATISSSession) async throws {
         let sim = session.sim
-        try await sim.step(stepName, lane: "LATISS") {
+        try await sim.step(stepName, lane: "LATISS", use: .other) {
             let filter = filterName ?? session.auxTel.filterWheel.position
             let grating = gratingName ?? session.auxTel.gratingWheel.position
             if filterName != nil || gratingName != nil { try await session.setInstrument(filter: filter, grating: grating) }
             var pixels = session.keepsPixels ? LATISSSetPixels(amplifiers: session.amplifierCount) : nil
             var verification = LATISSSession.VerificationJobs()
-            try await sim.step("take_imgtype BIAS", lane: "LATISS") {
+            try await sim.step("take_imgtype BIAS", lane: "LATISS", use: .other) {
                 for k in 0..<biasCount {
                     guard let r = try await session.takeImage(.bias, seconds: 0, filter: filter, grating: grating, counts: k >= biasDiscards) else {
                         if session.stopped { return }
@@ -112,7 +112,7 @@ public struct MakeLATISSCalibrations: Action {
                 try await session.waitForBackgroundTasks(verification)
                 return
             }
-            try await sim.step("take_imgtype DARK", lane: "LATISS") {
+            try await sim.step("take_imgtype DARK", lane: "LATISS", use: .other) {
                 for (k, t) in darkTimes.enumerated() {
                     guard let r = try await session.takeImage(.dark, seconds: t, filter: filter, grating: grating, counts: k >= darkDiscards) else {
                         if session.stopped { return }
@@ -130,7 +130,7 @@ public struct MakeLATISSCalibrations: Action {
                 try await session.waitForBackgroundTasks(verification)
                 return
             }
-            try await sim.step("take_imgtype FLAT", lane: "LATISS") {
+            try await sim.step("take_imgtype FLAT", lane: "LATISS", use: .other) {
                 for (k, t) in flatTimes.enumerated() {
                     let counts = k >= flatDiscards || flatTimes.count <= flatDiscards
                     guard let r = try await session.takeImage(.flat, seconds: t, filter: filter, grating: grating, counts: counts) else {

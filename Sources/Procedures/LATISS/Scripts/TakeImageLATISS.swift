@@ -48,7 +48,7 @@ public struct TakeImageLATISS: Action {
     }
 
     public func run(in session: LATISSSession) async throws {
-        try await session.sim.step(stepName, lane: "LATISS") {
+        try await session.sim.step(stepName, lane: "LATISS", use: .other) {
             let filter = filterName ?? session.auxTel.filterWheel.position
             let grating = gratingName ?? session.auxTel.gratingWheel.position
             if filterName != nil || gratingName != nil { try await session.setInstrument(filter: filter, grating: grating) }

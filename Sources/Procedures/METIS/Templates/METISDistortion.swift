@@ -43,7 +43,7 @@ struct METISDistortion {
     static let fieldSamplesKey = Key<Int>("field_samples", .integer, .defaultValue(.integer(21)), min: 3, max: 201,
                                           doc: "Points per axis of the field grid the RMS is taken over; 21 [U].")
     static let keys = [bbTemperature.spec, nExposuresKey.spec, offsetGridKey.spec, fitOrderKey.spec, holePositionError.spec, requirement.spec,
-                       filterKey.spec, ndFilter.spec, ditKey.spec, nditKey.spec, fieldSamplesKey.spec]
+                       filterKey.spec, ndFilter.spec, ditKey.spec, nditKey.spec, fieldSamplesKey.spec] + METISChopperKeys.specs
     static let metrics = [
         MetricSpec("distortion_rms_mas", unit: "mas", doc: "RMS over the field of |recovered − true| detector → sky mapping."),
         MetricSpec("requirement_met", unit: "1", doc: "1 when distortion_rms_mas is at most the requirement, else 0."),
@@ -51,6 +51,11 @@ struct METISDistortion {
         MetricSpec("pixel_scale_mas", unit: "mas", doc: "Recovered pixel scale at the field centre (mas per pixel)."),
         MetricSpec("pixel_scale_error_mas", unit: "mas", doc: "Recovered − true pixel scale at the field centre (mas per pixel)."),
         MetricSpec("n_pinholes", unit: "1", doc: "Pinhole images used by the fit (all grid positions)."),
+        MetricSpec("distortion_term_model_mas", unit: "mas", doc: "Distortion RMS term: the polynomial's own error, fitted to error-free centroids and hole positions."),
+        MetricSpec("distortion_term_centroid_mas", unit: "mas", doc: "Distortion RMS term: centroid noise alone (RMS of that fit minus the error-free fit)."),
+        MetricSpec("distortion_term_mask_mas", unit: "mas", doc: "Distortion RMS term: pinhole manufacturing errors alone."),
+        MetricSpec("distortion_term_chopper_mas", unit: "mas", doc: "Distortion RMS term: the chopper's offset errors (repeatability, drift) alone."),
+        MetricSpec("distortion_dominant_term", unit: "1", doc: "Largest term: 0 model, 1 centroid, 2 mask, 3 chopper."),
         MetricSpec("centroid_sigma_mas", unit: "mas", doc: "Median expected per-pinhole centroid error after averaging the series."),
         MetricSpec("peak_fraction_full_well", unit: "1", doc: "Expected brightest pixel per DIT as a fraction of full well."),
         METISSession.warmupMetric,
@@ -94,6 +99,7 @@ struct METISDistortion {
     let offsetGrid: Int
     let fitOrder: Int
     let holeErrorMicrons: Double
+    let chopper: Chopper.Parameters
     let requirementMas: Double
     let fieldSamples: Int
 
@@ -122,6 +128,7 @@ struct METISDistortion {
         offsetGrid = c[Self.offsetGridKey]
         fitOrder = c[Self.fitOrderKey]
         holeErrorMicrons = c[Self.holePositionError] * 1e6
+        chopper = METISChopperKeys.parameters(c)
         requirementMas = c[Self.requirement] * 3_600_000
         fieldSamples = c[Self.fieldSamplesKey]
     }
@@ -203,16 +210,21 @@ struct METISDistortion {
                       HeaderCard("FILTER", filter.name)]
         var background: [PixelRect: PixelWindow] = [:]
         var measured: [[(x: Double, y: Double, n: Int)]] = poses.map { _ in [] }
+        // Per grid position: the pinholes' error-free detector positions and the chopper's offset error
+        // (true shift − commanded), for the term-by-term budget.
+        var trueDetector: [[(x: Double, y: Double)]] = poses.map { _ in [] }
+        var chopperError: [(u: Double, v: Double)] = poses.map { _ in (0, 0) }
         var expectedSigmaPixels: [Double] = []
         do {    // The document's flow (a scope: the pipeline below needs only what it measured).
+            if usesChopper { metis.chopper.parameters = chopper }
             let chopperOn: SimProcess<Void>? = usesChopper ? sim.process("chopper power on") { try await metis.chopper.powerOn() } : nil
             let setup = sim.process("setup") {
-                try await sim.step("Setup instrument for the observing mode and insert grid into WCU FP1", lane: "METIS") {
+                try await sim.step("Setup instrument for the observing mode and insert grid into WCU FP1", lane: "METIS", use: .mechanism) {
                     try await session.moveInParallel("setup", [(device: "WCU-FP1", position: variant.fp1Position)] + variant.setup + imagerMoves)
                 }
             }
             do {
-                try await sim.step("Warm up WCU BB", lane: "WCU") {
+                try await sim.step("Warm up WCU BB", lane: "WCU", use: .lamp) {
                     session.setBlackbody(kelvin: bbKelvin)
                     try await session.waitForBlackbody()
                 }
@@ -225,7 +237,7 @@ struct METISDistortion {
             }
             wcu.blackbodyKelvin = metis.wcu.blackbody.temperatureKelvin
 
-            try await sim.step("Close WCU BB shutters", lane: "WCU") { try await session.move("WCU-BB-aperture-mask", to: "CLOSE") }
+            try await sim.step("Close WCU BB shutters", lane: "WCU", use: .mechanism) { try await session.move("WCU-BB-aperture-mask", to: "CLOSE") }
             wcu.apertureMaskOpen = false
             let closedScene = scene(wcu: wcu, truth: truth, holeErrors: holeErrors, poseIndex: 0, shift: (0, 0))
             let bgFidelity = session.fidelity(.pixelsOrStatistics, windows: allRects)
@@ -236,7 +248,7 @@ struct METISDistortion {
             let bg = try await camera.expose(step: "Take a background measurement", ditSeconds: dit, ndit: ndit, modeName: variant.modeName,
                                              illumination: Illumination(scene: bgScene), fidelity: bgFidelity, header: header)
             if let bg, pixels { for w in bg.windows { background[w.rect] = w } }
-            try await sim.step("Open WCU BB shutters", lane: "WCU") { try await session.move("WCU-BB-aperture-mask", to: "OPEN") }
+            try await sim.step("Open WCU BB shutters", lane: "WCU", use: .mechanism) { try await session.move("WCU-BB-aperture-mask", to: "OPEN") }
             wcu.apertureMaskOpen = true
 
             let mode = try camera.model.mode(named: variant.modeName)
@@ -260,7 +272,7 @@ struct METISDistortion {
 
             for (pi, o) in poses.enumerated() {
                 if pi > 0 {
-                    try await sim.step("Move grid by known offsets in the field using the chopper", lane: "chopper") {
+                    try await sim.step("Move grid by known offsets in the field using the chopper", lane: "chopper", use: .mechanism) {
                         try await metis.chopper.move(to: SkyOffset(xMas: o.u * 1000, yMas: o.v * 1000))
                     }
                 }
@@ -269,8 +281,10 @@ struct METISDistortion {
                 let rel = usesChopper ? metis.chopper.truePosition - metis.chopper.trueHomeOffset : SkyOffset.zero
                 let shift = (rel.xMas / 1000, rel.yMas / 1000)
                 let gridScene = scene(wcu: wcu, truth: truth, holeErrors: holeErrors, poseIndex: pi, shift: shift, poseHoles: poseHoles)
+                trueDetector[pi] = gridScene.sources.map { ($0.x, $0.y) }
+                chopperError[pi] = (shift.0 - o.u, shift.1 - o.v)
                 measured[pi] = poseHoles[pi].map { _ in (0, 0, 0) }
-                try await sim.step("Take a series of exposures of the grid", lane: variant.lane) {
+                try await sim.step("Take a series of exposures of the grid", lane: variant.lane, use: .other) {
                     for e in 0..<nExposures {
                         let fidelity = session.fidelity(.pixelsOrStatistics, windows: rects[pi])
                         let r = try await camera.expose(step: "Grid exposure", ditSeconds: dit, ndit: ndit, modeName: variant.modeName,
@@ -299,12 +313,21 @@ struct METISDistortion {
 
         // Pipeline: detector centroids against design mask positions + commanded offsets.
         var det: [(x: Double, y: Double)] = [], mask: [(u: Double, v: Double)] = []
+        // The same pinholes without centroid noise, and their true mask positions less one error source
+        // (the pipeline's ignorance of that source alone).
+        var detTrue: [(x: Double, y: Double)] = [], maskTrue: [(u: Double, v: Double)] = []
+        var maskNoHole: [(u: Double, v: Double)] = [], maskNoChopper: [(u: Double, v: Double)] = []
         for (pi, o) in poses.enumerated() {
             for (m, k) in poseHoles[pi].enumerated() where measured[pi][m].n > 0 {
                 let n = Double(measured[pi][m].n)
                 det.append((measured[pi][m].x / n, measured[pi][m].y / n))
                 let h = variant.grid.holes[k]
                 mask.append((h.uArcsec + o.u, h.vArcsec + o.v))
+                detTrue.append(trueDetector[pi][m])
+                let e = holeErrors[k], c = chopperError[pi]
+                maskTrue.append((h.uArcsec + o.u + e.du + c.u, h.vArcsec + o.v + e.dv + c.v))
+                maskNoHole.append((h.uArcsec + o.u + c.u, h.vArcsec + o.v + c.v))
+                maskNoChopper.append((h.uArcsec + o.u + e.du, h.vArcsec + o.v + e.dv))
             }
         }
         metrics["n_pinholes"] = Double(det.count)
@@ -325,6 +348,20 @@ struct METISDistortion {
         }
         let rms = 1000 * DistortionFit.rmsDifference({ fit.mapping.map(x: $0, y: $1) }, { truth.skyPosition(x: $0, y: $1) }, over: samples)
         metrics["distortion_rms_mas"] = rms
+        // Term by term: each error source alone against the error-free fit (the fit is linear in the mask
+        // coordinates and, to first order, in the centroids, so independent terms add in quadrature).
+        let half = Double(max(field.width, field.height)) / 2
+        if let model = try? DistortionFit.fit(detector: detTrue, mask: maskTrue, order: fitOrder, centre: centre, halfSize: half),
+           let cen = try? DistortionFit.fit(detector: det, mask: maskTrue, order: fitOrder, centre: centre, halfSize: half),
+           let hole = try? DistortionFit.fit(detector: detTrue, mask: maskNoHole, order: fitOrder, centre: centre, halfSize: half),
+           let chop = try? DistortionFit.fit(detector: detTrue, mask: maskNoChopper, order: fitOrder, centre: centre, halfSize: half) {
+            let terms = [1000 * DistortionFit.rmsDifference({ model.mapping.map(x: $0, y: $1) }, { truth.skyPosition(x: $0, y: $1) }, over: samples)]
+                + [cen, hole, chop].map { f in
+                    1000 * DistortionFit.rmsDifference({ f.mapping.map(x: $0, y: $1) }, { model.mapping.map(x: $0, y: $1) }, over: samples)
+                }
+            for (name, value) in zip(["model", "centroid", "mask", "chopper"], terms) { metrics["distortion_term_\(name)_mas"] = value }
+            metrics["distortion_dominant_term"] = Double(terms.indices.max { terms[$0] < terms[$1] }!)
+        }
         metrics["requirement_met"] = rms <= requirementMas ? 1 : 0
         metrics["fit_residual_rms_mas"] = 1000 * fit.residualRMS
         let scale = fit.mapping.pixelScale(x: centre.x, y: centre.y)

@@ -45,12 +45,18 @@ struct ChopperHomeTemplate: METISTemplate {
                                           doc: "Half-width (px) of the simulated windows around the pinhole images; 24 [U] (covers a 3σ home offset).")
     static let keys = [plan.spec, bbTemperature.spec, filterKey.spec, ndFilter.spec, ditKey.spec, nditKey.spec, readoutMode.spec,
                        wfsDITKey.spec, wfsNDITKey.spec, headerCollectionTime.spec, archiveTransferTime.spec, windowHalfWidth.spec]
+        + METISChopperKeys.specs
 
     static let metrics = [
         MetricSpec("chopper_home_error_mas", unit: "mas", doc: "|measured − true| chopper home offset on the sky."),
         MetricSpec("chopper_home_error_x_mas", unit: "mas", doc: "Measured − true home offset, x."),
         MetricSpec("chopper_home_error_y_mas", unit: "mas", doc: "Measured − true home offset, y."),
         MetricSpec("chopper_home_expected_sigma_mas", unit: "mas", doc: "Per-axis error expected from the two centroid fits' covariances."),
+        MetricSpec("chopper_home_budget_lm_centroid_mas", unit: "mas", doc: "Error budget per axis: IMG-LM centroid (fit covariance)."),
+        MetricSpec("chopper_home_budget_wfs_centroid_mas", unit: "mas", doc: "Error budget per axis: SCAO WFS centroid (fit covariance)."),
+        MetricSpec("chopper_home_budget_repeatability_mas", unit: "mas", doc: "Error budget per axis: the chopper's repeatability reaching home."),
+        MetricSpec("chopper_home_budget_drift_mas", unit: "mas", doc: "Error budget per axis: thermal drift from the exposure to the template's end."),
+        MetricSpec("chopper_home_budget_total_mas", unit: "mas", doc: "Error budget per axis: quadrature sum of the terms."),
         METISSession.warmupMetric,
     ]
 
@@ -66,6 +72,7 @@ struct ChopperHomeTemplate: METISTemplate {
     let headerSeconds: Double
     let archiveSeconds: Double
     let halfWidth: Int
+    let chopper: Chopper.Parameters
 
     init(configuration c: ActionConfiguration) throws {
         parallelCFO = c[Self.plan] == "parallel-cfo-setup"
@@ -79,6 +86,7 @@ struct ChopperHomeTemplate: METISTemplate {
         wfsDIT = c[Self.wfsDITKey]; wfsNDIT = c[Self.wfsNDITKey]
         headerSeconds = c[Self.headerCollectionTime]; archiveSeconds = c[Self.archiveTransferTime]
         halfWidth = c[Self.windowHalfWidth]
+        chopper = METISChopperKeys.parameters(c)
         let lm = DetectorModel.metisIMGLM()
         if let m = try? lm.mode(named: mode), dit < m.minimumDITSeconds {
             throw ConfigurationError(path: c.path(Self.ditKey), "DIT \(dit) s is below the \(mode) mode's minimum DIT \(m.minimumDITSeconds) s")
@@ -92,6 +100,7 @@ struct ChopperHomeTemplate: METISTemplate {
         let lmCamera = session.camera("IMG-LM", .metisIMGLM())
         let wfsCamera = session.camera("SCAO", .scaoWFSCamera())
 
+        metis.chopper.parameters = chopper
         let chopperOn = sim.process("chopper power on") { try await metis.chopper.powerOn() }
         let cfo: SimProcess<Void>? = parallelCFO ? sim.process("Setup CFO and subsystems") { try await setupCFO(session) } : nil
         let bgWindow: PixelWindow?
@@ -105,9 +114,11 @@ struct ChopperHomeTemplate: METISTemplate {
             throw error
         }
 
-        // Start Exposure: IMG-LM in L band, the SCAO WFS in K band at the same time.
-        var views = ChopperHomeViews(chopperOffsetXArcsec: metis.chopper.truePosition.xMas / 1000,
-                                     chopperOffsetYArcsec: metis.chopper.truePosition.yMas / 1000)
+        // Start Exposure: IMG-LM in L band, the SCAO WFS in K band at the same time; the chopper is where it
+        // points at the exposure's midpoint (its drift over one exposure is < 10⁻³ of the drift amplitude).
+        let measuredAt = sim.now + dit * Double(ndit) / 2
+        let pointing = metis.chopper.truePosition(atSeconds: measuredAt)
+        var views = ChopperHomeViews(chopperOffsetXArcsec: pointing.xMas / 1000, chopperOffsetYArcsec: pointing.yMas / 1000)
         views.lmPixelScaleArcsec = lmCamera.model.pixelScaleArcsec
         views.wfsPixelScaleArcsec = wfsCamera.model.pixelScaleArcsec
         var wcu = WCUSource()
@@ -125,7 +136,7 @@ struct ChopperHomeTemplate: METISTemplate {
         }
         let lm: ExposureResult?
         do {
-            lm = try await sim.step("Start Exposure", lane: "IMG-LM") {
+            lm = try await sim.step("Start Exposure", lane: "IMG-LM", use: .other) {
                 try await lmCamera.expose(step: "Start exposures with the IMG-LM with the requested DIT and NDIT", ditSeconds: dit,
                                           ndit: ndit, modeName: mode,
                                           illumination: Illumination(scene: views.lmScene(wcu: wcu, filter: filter, nd: nd)),
@@ -137,9 +148,9 @@ struct ChopperHomeTemplate: METISTemplate {
         }
         let wfs = try await wfsTask.value()
 
-        try await sim.step("End Exposure", lane: "DCS") {
-            try await sim.step("Collect headers", lane: "DCS") { try await sim.timeout(headerSeconds) }
-            try await sim.step("Send file to ESO Archive", lane: "archive") { try await sim.timeout(archiveSeconds) }
+        try await sim.step("End Exposure", lane: "DCS", use: .dataWait) {
+            try await sim.step("Collect headers", lane: "DCS", use: .dataWait) { try await sim.timeout(headerSeconds) }
+            try await sim.step("Send file to ESO Archive", lane: "archive", use: .dataWait) { try await sim.timeout(archiveSeconds) }
         }
 
         if let lm, let wfs, let bg = bgWindow, let lmWin = lm.windows.first, let wfsWin = wfs.windows.first {
@@ -158,7 +169,8 @@ struct ChopperHomeTemplate: METISTemplate {
                                                                                     pixelScaleArcsec: views.wfsPixelScaleArcsec))
             if let lmFit, let wfsFit {
                 let measured = views.measuredOffsetArcsec(lmCentroid: (lmFit.x, lmFit.y), wfsCentroid: (wfsFit.x, wfsFit.y))
-                let truth = metis.chopper.trueHomeOffset
+                // The home the chopper keeps after the template: true home plus its drift at the end.
+                let truth = metis.chopper.trueHomeOffset + metis.chopper.drift(atSeconds: sim.now)
                 let ex = measured.x * 1000 - truth.xMas, ey = measured.y * 1000 - truth.yMas
                 session.metrics["chopper_home_error_x_mas"] = ex
                 session.metrics["chopper_home_error_y_mas"] = ey
@@ -166,6 +178,11 @@ struct ChopperHomeTemplate: METISTemplate {
                 let sLM = 0.5 * (lmFit.xErrorPixels + lmFit.yErrorPixels) * views.lmPixelScaleArcsec
                 let sWFS = 0.5 * (wfsFit.xErrorPixels + wfsFit.yErrorPixels) * views.wfsPixelScaleArcsec
                 session.metrics["chopper_home_expected_sigma_mas"] = 1000 * (sLM * sLM + sWFS * sWFS).squareRoot()
+                let on = metis.chopper.poweredOnAtSeconds
+                let budget = ChopperHomeErrorBudget(lmCentroidMas: 1000 * sLM, wfsCentroidMas: 1000 * sWFS, chopper: metis.chopper.parameters,
+                                                    measuredAt: measuredAt - on, endAt: sim.now - on)
+                for (name, mas) in budget.terms { session.metrics["chopper_home_budget_\(name)_mas"] = mas }
+                session.metrics["chopper_home_budget_total_mas"] = budget.totalMas
             }
             if session.context.keepsDetail {
                 session.frames += [lm.frame(name: "0001_CHOPPERHOME_IMG_LM"), wfs.frame(name: "0002_CHOPPERHOME_SCAO_WFS")].compactMap { $0 }
@@ -187,16 +204,16 @@ struct ChopperHomeTemplate: METISTemplate {
     func setupWCU(_ session: METISSession, camera: METISCamera) async throws -> PixelWindow? {
         let sim = session.sim
         let bb = session.metis.wcu.blackbody
-        return try await sim.step("Setup WCU", lane: "WCU") { () async throws -> PixelWindow? in
-            try await sim.step("Move periscopic arm to IN", lane: "WCU") { try await session.move("WCU-periscope-arm", to: "IN") }
-            try await sim.step("Set temperature of the blackbody to specified temperature", lane: "WCU") { session.setBlackbody(kelvin: bbKelvin) }
-            try await sim.step("Wait for about 45 minutes (warming up time)", lane: "WCU") { try await session.waitForBlackbody() }
-            try await sim.step("Set WCU-FP2.1 to LM-pinhole", lane: "WCU") { try await session.move("WCU-FP2.1", to: "LM-pinhole") }
-            try await sim.step("Set WCU-PP1 to ELT mask", lane: "WCU") { try await session.move("WCU-PP1", to: "ELT mask") }
-            let detectable = try await sim.step("Check the power readout", lane: "WCU") { bb.isPowerDetectable }
+        return try await sim.step("Setup WCU", lane: "WCU", use: .mechanism) { () async throws -> PixelWindow? in
+            try await sim.step("Move periscopic arm to IN", lane: "WCU", use: .mechanism) { try await session.move("WCU-periscope-arm", to: "IN") }
+            try await sim.step("Set temperature of the blackbody to specified temperature", lane: "WCU", use: .lamp) { session.setBlackbody(kelvin: bbKelvin) }
+            try await sim.step("Wait for about 45 minutes (warming up time)", lane: "WCU", use: .lamp) { try await session.waitForBlackbody() }
+            try await sim.step("Set WCU-FP2.1 to LM-pinhole", lane: "WCU", use: .mechanism) { try await session.move("WCU-FP2.1", to: "LM-pinhole") }
+            try await sim.step("Set WCU-PP1 to ELT mask", lane: "WCU", use: .mechanism) { try await session.move("WCU-PP1", to: "ELT mask") }
+            let detectable = try await sim.step("Check the power readout", lane: "WCU", use: .lamp) { bb.isPowerDetectable }
             sim.record("WCU-BB", "power readout", ["watts": "\(bb.radiatedPowerWatts)", "detectable": "\(detectable)"])
             guard detectable else { throw ProcedureAbort(cause: "no_power_readout") }
-            try await sim.step("Set WCU-BB-aperture-mask to CLOSE", lane: "WCU") { try await session.move("WCU-BB-aperture-mask", to: "CLOSE") }
+            try await sim.step("Set WCU-BB-aperture-mask to CLOSE", lane: "WCU", use: .mechanism) { try await session.move("WCU-BB-aperture-mask", to: "CLOSE") }
             var wcu = WCUSource()
             wcu.blackbodyKelvin = bb.temperatureKelvin
             wcu.apertureMaskOpen = false
@@ -206,7 +223,7 @@ struct ChopperHomeTemplate: METISTemplate {
             let rect = window(around: (1024, 1024), in: camera.model)
             let bg = try await camera.expose(step: "take background measurement", ditSeconds: dit, ndit: ndit, modeName: mode,
                                              illumination: background, fidelity: session.fidelity(.pixelFit, windows: [rect]))
-            try await sim.step("Set WCU-BB-aperture-mask to OPEN", lane: "WCU") { try await session.move("WCU-BB-aperture-mask", to: "OPEN") }
+            try await sim.step("Set WCU-BB-aperture-mask to OPEN", lane: "WCU", use: .mechanism) { try await session.move("WCU-BB-aperture-mask", to: "OPEN") }
             return bg?.windows.first
         }
     }
@@ -214,15 +231,15 @@ struct ChopperHomeTemplate: METISTemplate {
     /// Setup CFO and subsystems, bullet by bullet, in document order.
     func setupCFO(_ session: METISSession) async throws {
         let sim = session.sim
-        try await sim.step("Setup CFO and subsystems", lane: "CFO") {
-            try await sim.step("Set CFO-PP1 to PPS-CFO1", lane: "CFO") { try await session.move("CFO-PP1", to: "PPS-CFO1") }
-            try await sim.step("Set CFO-FP2 to FIELD-11", lane: "CFO") { try await session.move("CFO-FP2", to: "FIELD-11") }
-            try await sim.step("Set LMS beamsplitter pickoff wheel to OUT", lane: "LMS") { try await session.move("LMS-pickoff", to: "OUT") }
-            try await sim.step("Set the IMG-LM mask to SPM-LM", lane: "IMG-LM") { try await session.move("IMG-LM-mask", to: "SPM-LM") }
-            try await sim.step("Set the IMG-LM science filter to the specified filter", lane: "IMG-LM") {
+        try await sim.step("Setup CFO and subsystems", lane: "CFO", use: .mechanism) {
+            try await sim.step("Set CFO-PP1 to PPS-CFO1", lane: "CFO", use: .mechanism) { try await session.move("CFO-PP1", to: "PPS-CFO1") }
+            try await sim.step("Set CFO-FP2 to FIELD-11", lane: "CFO", use: .mechanism) { try await session.move("CFO-FP2", to: "FIELD-11") }
+            try await sim.step("Set LMS beamsplitter pickoff wheel to OUT", lane: "LMS", use: .mechanism) { try await session.move("LMS-pickoff", to: "OUT") }
+            try await sim.step("Set the IMG-LM mask to SPM-LM", lane: "IMG-LM", use: .mechanism) { try await session.move("IMG-LM-mask", to: "SPM-LM") }
+            try await sim.step("Set the IMG-LM science filter to the specified filter", lane: "IMG-LM", use: .mechanism) {
                 try await session.move("IMG-LM-filter", to: filter.name)
             }
-            try await sim.step("Set the IMG-LM neutral density filter to the specified filter", lane: "IMG-LM") {
+            try await sim.step("Set the IMG-LM neutral density filter to the specified filter", lane: "IMG-LM", use: .mechanism) {
                 try await session.move("IMG-LM-ND", to: nd.rawValue)
             }
         }

@@ -128,15 +128,15 @@ struct InternalFlatTemplate: METISTemplate {
         do {    // The template's flow (a scope: the pipeline below needs only what it measured).
             var positions = templatePositions
             positions["INS OPTI19 NAME"] = "CLOSE"
-            try await sim.step("Set WCU BB to TEMP-L and the instrument to the template's positions", lane: "WCU") {
+            try await sim.step("Set WCU BB to TEMP-L and the instrument to the template's positions", lane: "WCU", use: .lamp) {
                 session.setBlackbody(kelvin: tempL)
-                try await sim.step("Set INS OPTIn NAME positions", lane: "METIS") { try await session.apply(templatePositions: positions) }
-                try await sim.step("Wait for the WCU BB warm-up", lane: "WCU") { try await session.waitForBlackbody() }
+                try await sim.step("Set INS OPTIn NAME positions", lane: "METIS", use: .mechanism) { try await session.apply(templatePositions: positions) }
+                try await sim.step("Wait for the WCU BB warm-up", lane: "WCU", use: .lamp) { try await session.waitForBlackbody() }
             }
             wcu.blackbodyKelvin = bb.temperatureKelvin
             wcu.apertureMaskOpen = false
             let offLight = Illumination(photonsPerSecondPerPixel: wcu.flatPhotonsPerSecondPerPixel(filter: filter, nd: nd, pixelScaleArcsec: camera.model.pixelScaleArcsec))
-            try await sim.step("SEQ WCU_OFF_NFRAMES WCU off frames", lane: "IMG-LM") {
+            try await sim.step("SEQ WCU_OFF_NFRAMES WCU off frames", lane: "IMG-LM", use: .other) {
                 for k in 0..<offFrames {
                     let r = try await camera.expose(step: "WCU off frame", ditSeconds: dit, ndit: ndit, modeName: mode, illumination: offLight,
                                                     fidelity: fidelity, header: header.filter { $0.key != "DPR TYPE" } + [HeaderCard("DPR TYPE", "DARK,WCUOFF")])
@@ -144,14 +144,14 @@ struct InternalFlatTemplate: METISTemplate {
                     if ctx.keepsDetail, k == 0, let f = r?.frame(name: "0001_INTERNALFLAT_OFF") { frames.append(f) }
                 }
             }
-            try await sim.step("Set WCU-BB-aperture-mask to OPEN (INS OPTI19 NAME)", lane: "WCU") {
+            try await sim.step("Set WCU-BB-aperture-mask to OPEN (INS OPTI19 NAME)", lane: "WCU", use: .mechanism) {
                 try await session.move("WCU-BB-aperture-mask", to: values["INS OPTI19 NAME"]!)
             }
             wcu.apertureMaskOpen = true
             let rate = wcu.flatPhotonsPerSecondPerPixel(filter: filter, nd: nd, pixelScaleArcsec: camera.model.pixelScaleArcsec)
             let m = try camera.model.mode(named: mode)
             metrics["flat_level_fraction_full_well"] = (rate * camera.model.quantumEfficiency + camera.model.darkCurrentElectronsPerSecond) * dit / m.fullWellElectrons
-            try await sim.step("SEQ NEXPO exposures of NDIT × DIT", lane: "IMG-LM") {
+            try await sim.step("SEQ NEXPO exposures of NDIT × DIT", lane: "IMG-LM", use: .other) {
                 for k in 0..<nexpo {
                     let r = try await camera.expose(step: "Flat exposure", ditSeconds: dit, ndit: ndit, modeName: mode,
                                                     illumination: Illumination(photonsPerSecondPerPixel: rate), fidelity: fidelity, header: header)

@@ -1,0 +1,76 @@
+import SimKernel
+
+/// One trial's duration cut into what it was spent on (`TimeUse`), from the leaves of its step tree.
+///
+/// Each instant of the trial's window goes to the innermost steps running then: the top-level steps
+/// running at that instant share it equally, and a step passes its part on, in equal parts, to its own
+/// sub-steps running then; a step with no sub-step running keeps its part, under its own `use`. Parallel
+/// children (a mount slew beside a dome move) therefore split the time they overlap instead of counting it
+/// twice, and an instant in no step is `other`. A sub-step that outlives its parent (a process started
+/// inside a step) hangs from its nearest running ancestor, or from the top. The parts of a trial add up to
+/// its duration.
+public enum TimeUseAttribution {
+    public static func seconds(_ steps: [StepRecord], window: ClosedRange<Double>) -> [TimeUse: Double] {
+        var out: [TimeUse: Double] = [:]
+        var events: [(time: Double, start: Bool, index: Int)] = []
+        events.reserveCapacity(2 * steps.count)
+        for (i, s) in steps.enumerated() {
+            let a = max(s.start, window.lowerBound), b = min(s.end, window.upperBound)
+            guard b > a else { continue }
+            events.append((a, true, i))
+            events.append((b, false, i))
+        }
+        // Ends before starts at one instant: a step that ends as its successor starts is not running then.
+        events.sort { ($0.time, $0.start ? 1 : 0, $0.index) < ($1.time, $1.start ? 1 : 0, $1.index) }
+        // The running steps, in start order; a handful at any instant, so plain arrays beat sets here.
+        var running: [Int] = []
+        var effectiveParent: [Int] = []
+        var weight: [Double] = []
+        var hasChild: [Bool] = []
+        var last = window.lowerBound
+        var k = 0
+        while k <= events.count {
+            let t = k < events.count ? events[k].time : window.upperBound
+            let dt = t - last
+            if dt > 0 { split(dt, running: running, steps: steps, parent: &effectiveParent, weight: &weight, hasChild: &hasChild, into: &out) }
+            last = max(last, t)
+            guard k < events.count else { break }
+            // Apply every event at this instant before the next interval.
+            while k < events.count, events[k].time == t {
+                if events[k].start { running.append(events[k].index) } else if let j = running.firstIndex(of: events[k].index) { running.remove(at: j) }
+                k += 1
+            }
+        }
+        return out
+    }
+
+    /// Shares `dt` seconds among the running steps as the type's comment says. A parent always starts
+    /// before its sub-steps, so in `running` (start order) it comes first and its weight is known when
+    /// its sub-steps' are computed.
+    static func split(_ dt: Double, running: [Int], steps: [StepRecord], parent: inout [Int], weight: inout [Double],
+                      hasChild: inout [Bool], into out: inout [TimeUse: Double]) {
+        guard !running.isEmpty else { out[.other, default: 0] += dt; return }
+        let r = running.count
+        parent.removeAll(keepingCapacity: true)
+        weight.removeAll(keepingCapacity: true)
+        hasChild.removeAll(keepingCapacity: true)
+        // The nearest running ancestor of each running step, as a position in `running` (-1: the top).
+        for i in running {
+            var p = steps[i].parent
+            var position = -1
+            while let q = p {
+                if let j = running.firstIndex(of: q) { position = j; break }
+                p = steps[q].parent
+            }
+            parent.append(position)
+            weight.append(0)
+            hasChild.append(false)
+        }
+        for a in 0..<r where parent[a] >= 0 { hasChild[parent[a]] = true }
+        for a in 0..<r {
+            let siblings = (0..<r).reduce(0) { $0 + (parent[$1] == parent[a] ? 1 : 0) }
+            weight[a] = (parent[a] < 0 ? dt : weight[parent[a]]) / Double(siblings)
+        }
+        for a in 0..<r where !hasChild[a] { out[steps[running[a]].use, default: 0] += weight[a] }
+    }
+}
