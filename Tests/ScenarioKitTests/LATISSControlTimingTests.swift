@@ -30,6 +30,23 @@ import Testing
         #expect(abs(try stepDuration(steps, "take_image_latiss weekly_PTC") - (1252.5 + 120)) < 15 + 4 * 0.5 * 60.0.squareRoot())
     }
 
+    /// The ATWhiteLight timing keys reach the lamp model, and on common random numbers the shutter's move
+    /// time enters power_on_atcalsys once (shutter opened before the lamp, whose 900 s warm-up counts from
+    /// the on command): 3 s → 13 s lengthens it by exactly 10 s, while power_off_atcalsys, whose shutter
+    /// closes inside the 900 s cool-down, does not change.
+    @Test func lampTimingKeysReachTheLampAndTheShutterEntersPowerOnOnce() throws {
+        let keys: [String: ParameterValue] = [LATISSTimingKeys.lampIgnition: .number(11), LATISSTimingKeys.lampIgnitionSD: .number(0.5),
+                                              LATISSTimingKeys.chillerTimeConstant: .number(120), LATISSTimingKeys.lampShutterMove: .number(7)]
+        let configured = try LATISS(configuration: try scenario(instrument: keys).configuration).settings.auxTel.whiteLight
+        #expect(configured.ignitionDelay == DurationDistribution(meanSeconds: 11, sdSeconds: 0.5))
+        #expect(configured.chillerLag.referenceTimeConstantSeconds == 120)
+        #expect(configured.shutterMoveSeconds == 7)
+        let (_, nominal) = try runTrial(try scenario())
+        let (_, slowShutter) = try runTrial(try scenario(instrument: [LATISSTimingKeys.lampShutterMove: .number(13)]))
+        #expect(abs(try stepDuration(slowShutter, "power_on_atcalsys") - stepDuration(nominal, "power_on_atcalsys") - 10) < 1e-6)
+        #expect(abs(try stepDuration(slowShutter, "power_off_atcalsys") - stepDuration(nominal, "power_off_atcalsys")) < 1e-6)
+    }
+
     /// base_make_calibrations.py: cp_verify in the background is waited for once, at the script's end, at
     /// most background_task_timeout 30 s × 4 jobs (BIAS, DARK, FLAT, gain); the mid-2024 script blocked on
     /// each job after its image type. The OODS wait after each type stops at oods_timeout 120 s.

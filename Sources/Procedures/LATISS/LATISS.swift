@@ -147,6 +147,7 @@ public struct LATISS: Procedure {
         auxTel.wheel.jamProbabilityPerMove = c.faults.double("wheel_jam")
         auxTel.whiteLight.bulbFluxSpread = c.instrument.double("lamp.bulb_flux_spread")
         auxTel.whiteLight.warmupFluxSpread = c.instrument.double("lamp.warmup_flux_spread")
+        auxTel.whiteLight = LATISSTimingKeys.whiteLight(c.instrument, auxTel.whiteLight)
         let controlTiming = LATISSTimingKeys.timing(c.instrument)
         auxTel.camera = controlTiming.camera
         auxTel.filters = c.instrument.strings("filter_wheel")

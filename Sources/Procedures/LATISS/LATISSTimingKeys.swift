@@ -12,6 +12,10 @@ public enum LATISSTimingKeys {
     public static let backgroundVerification = "timing.background_verification"
     public static let verificationJob = "timing.verification_job"
     public static let verificationJobSD = "timing.verification_job_sd"
+    public static let lampIgnition = "timing.lamp_ignition"
+    public static let lampIgnitionSD = "timing.lamp_ignition_sd"
+    public static let chillerTimeConstant = "timing.chiller_time_constant"
+    public static let lampShutterMove = "timing.lamp_shutter_move"
 
     /// A timing parameter's default (LATISSControlTiming.latiss) and documented range. Every wait may be set
     /// to 0 s (and every spread to 0: a constant), the document's most optimistic reading.
@@ -32,6 +36,15 @@ public enum LATISSTimingKeys {
         Range(key: ingestionWaitSD, lower: 0, upper: 60, doc: "Spread of the OODS ingestion wait [U] 4 s."),
         Range(key: verificationJob, lower: 0, upper: 600, doc: "Mean duration of one OCPS cp_verify job [U] 90 s."),
         Range(key: verificationJobSD, lower: 0, upper: 300, doc: "Spread of one OCPS job's duration [U] 30 s."),
+        // The ATWhiteLight ones (ATWhiteLight.Parameters.auxTel). The 900 s warm-up and cool-down are the CSC's
+        // own fixed waits (lamp_model.py), not uncertain, so they are not ranges; neither are the mount and
+        // dome speeds, which are measured (REFERENCES §2).
+        Range(key: lampIgnition, lower: 0, upper: 25,
+              doc: "Mean time from the lamp-on command to light, per attempt [U] 8 s (the CSC waits at most 25 s, lamp_model.py)."),
+        Range(key: lampIgnitionSD, lower: 0, upper: 12, doc: "Spread of the ignition time [U] 4 s."),
+        Range(key: chillerTimeConstant, lower: 20, upper: 300,
+              doc: "Time constant of the ATWhiteLight chiller reaching its 20 °C set point [U] 60 s (readings every 7 s)."),
+        Range(key: lampShutterMove, lower: 1, upper: 30, doc: "ATWhiteLight shutter open/close [U] 3 s (the CSC's limit is 30 s)."),
     ]
 
     /// The ranges as `study.sensitivity` moves them (full scenario paths).
@@ -46,15 +59,27 @@ public enum LATISSTimingKeys {
     /// The instrument keys a LATISS procedure declares.
     public static var specs: [ParameterSpec] {
         let d = LATISSControlTiming.latiss
+        let lamp = ATWhiteLight.Parameters.auxTel
         let values: [String: Double] = [
             readout: d.readoutSeconds, imageOverhead: d.imageOverhead.meanSeconds, imageOverheadSD: d.imageOverhead.sdSeconds,
             ingestionWait: d.ingestionWait.meanSeconds, ingestionWaitSD: d.ingestionWait.sdSeconds,
             verificationJob: d.verificationJob.meanSeconds, verificationJobSD: d.verificationJob.sdSeconds,
+            lampIgnition: lamp.ignitionDelay.meanSeconds, lampIgnitionSD: lamp.ignitionDelay.sdSeconds,
+            chillerTimeConstant: lamp.chillerLag.referenceTimeConstantSeconds, lampShutterMove: lamp.shutterMoveSeconds,
         ]
         return ranges.map { spec($0, values[$0.key]!) } + [
             ParameterSpec(backgroundVerification, .bool, .defaultValue(.bool(d.backgroundVerification)),
                           doc: "OCPS verification in the background, waited for at the script's end (ts_externalscripts since 2024-11); false: blocking after each image type (mid-2024)."),
         ]
+    }
+
+    /// The ATWhiteLight timing a scenario's instrument values give, on top of `parameters`.
+    public static func whiteLight(_ values: ValueSet, _ parameters: ATWhiteLight.Parameters) -> ATWhiteLight.Parameters {
+        var p = parameters
+        p.ignitionDelay = DurationDistribution(meanSeconds: values.double(lampIgnition), sdSeconds: values.double(lampIgnitionSD))
+        p.chillerLag.referenceTimeConstantSeconds = values.double(chillerTimeConstant)
+        p.shutterMoveSeconds = values.double(lampShutterMove)
+        return p
     }
 
     /// The timing a scenario's instrument values give.
