@@ -387,7 +387,7 @@ private func run(_ template: any Action<METISSession>, seed: UInt64 = 3, trial: 
         for trial in UInt64(0)..<30 {
             let m = try #require(try run(rough, seed: 9, trial: trial, fidelity: .roiStatistics).result?.metrics)
             let rms = m["distortion_rms_mas"]!
-            let terms = ["model", "centroid", "mask", "chopper"].map { m["distortion_term_\($0)_mas"]! }
+            let terms = ["model", "centroid", "mask", "chopper", "pixel_response"].map { m["distortion_term_\($0)_mas"]! }
             ratios.append((rms * rms - terms.reduce(0) { $0 + $1 * $1 }) / (rms * rms))
             #expect(m["distortion_dominant_term"] == 2 || m["distortion_dominant_term"] == 3, "\(terms)")
             #expect(terms[3] > 0)
@@ -399,6 +399,28 @@ private func run(_ template: any Action<METISSession>, seed: UInt64 = 3, trial: 
         #expect(still["distortion_dominant_term"] == 2 && still["distortion_term_chopper_mas"] == 0)
         let fine = try #require(try run(config([:]), fidelity: .roiStatistics).result?.metrics)
         #expect(fine["distortion_dominant_term"] == 0 && fine["distortion_term_chopper_mas"] == 0)
+    }
+
+    /// A residual flat gradient g moves every centroid by g σ² on both axes: the fit's mapping is then off
+    /// by that shift everywhere, √2 g σ² pixels on the sky (the Jacobian is the pixel scale to 10⁻³ over the
+    /// field); the intra-pixel part of a Nyquist-sampled pinhole adds nothing measurable. The term is the
+    /// same at both fidelities, as the bias is deterministic; and at 1e-3 per pixel it dominates the
+    /// default budget.
+    @Test func pixelResponseTermIsTheGradientShift() throws {
+        let g = 1e-3
+        let t = try metisTemplate(LMDistortionTemplate.self, ["n_exposures": .integer(2), "flat_gradient_residual": .number(g),
+                                                              "intrapixel_amplitude": .number(0.3)])
+        let s = t.distortion.psfSigmaPixels
+        let expected = 2.0.squareRoot() * g * s * s * 5.47
+        for fidelity in [DetectorFidelity.roiStatistics, .roiPixels] {
+            let m = try #require(try run(t, fidelity: fidelity).result?.metrics)
+            #expect(abs(m["distortion_term_pixel_response_mas"]! / expected - 1) < 0.01, "\(fidelity): \(m["distortion_term_pixel_response_mas"]!) vs \(expected)")
+            #expect(m["distortion_dominant_term"] == 4)
+        }
+        let off = try metisTemplate(LMDistortionTemplate.self, ["n_exposures": .integer(2), "flat_gradient_residual": .number(0),
+                                                                "intrapixel_amplitude": .number(0)])
+        let m = try #require(try run(off, fidelity: .roiStatistics).result?.metrics)
+        #expect(m["distortion_term_pixel_response_mas"]! < 1e-9)
     }
 }
 

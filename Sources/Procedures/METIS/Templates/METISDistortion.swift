@@ -42,7 +42,11 @@ struct METISDistortion {
     static let nditKey = Key<Int>("ndit", .integer, .defaultValue(.integer(1)), min: 1, max: 10_000, doc: "NDIT; 1 [U].")
     static let fieldSamplesKey = Key<Int>("field_samples", .integer, .defaultValue(.integer(21)), min: 3, max: 201,
                                           doc: "Points per axis of the field grid the RMS is taken over; 21 [U].")
-    static let keys = [bbTemperature.spec, nExposuresKey.spec, offsetGridKey.spec, fitOrderKey.spec, holePositionError.spec, requirement.spec,
+    static let flatGradientKey = Key<Double>("flat_gradient_residual", .number, .defaultValue(.number(5e-6)), min: 0, max: 1e-3,
+                                             doc: "Large-scale response gradient left by the master flat (fraction per pixel; 1 % across 2048 px = 5e-6); biases each centroid by g σ² [U] (no METIS figure published).")
+    static let intraPixelKey = Key<Double>("intrapixel_amplitude", .number, .defaultValue(.number(0.05)), min: 0, max: 0.3,
+                                           doc: "Intra-pixel response 1 + a cos(2π u): edge-to-centre deficit a of the H2RG / GeoSnap pixels; 0.05 [U], range 0-0.3 (no METIS figure published).")
+    static let keys = [flatGradientKey.spec, intraPixelKey.spec, bbTemperature.spec, nExposuresKey.spec, offsetGridKey.spec, fitOrderKey.spec, holePositionError.spec, requirement.spec,
                        filterKey.spec, ndFilter.spec, ditKey.spec, nditKey.spec, fieldSamplesKey.spec] + METISChopperKeys.specs
     static let metrics = [
         MetricSpec("distortion_rms_mas", unit: "mas", doc: "RMS over the field of |recovered − true| detector → sky mapping."),
@@ -55,7 +59,8 @@ struct METISDistortion {
         MetricSpec("distortion_term_centroid_mas", unit: "mas", doc: "Distortion RMS term: centroid noise alone (RMS of that fit minus the error-free fit)."),
         MetricSpec("distortion_term_mask_mas", unit: "mas", doc: "Distortion RMS term: pinhole manufacturing errors alone."),
         MetricSpec("distortion_term_chopper_mas", unit: "mas", doc: "Distortion RMS term: the chopper's offset errors (repeatability, drift) alone."),
-        MetricSpec("distortion_dominant_term", unit: "1", doc: "Largest term: 0 model, 1 centroid, 2 mask, 3 chopper."),
+        MetricSpec("distortion_term_pixel_response_mas", unit: "mas", doc: "Distortion RMS term: the centroid bias of the pixel response (flat's residual gradient, intra-pixel response) alone."),
+        MetricSpec("distortion_dominant_term", unit: "1", doc: "Largest term: 0 model, 1 centroid, 2 mask, 3 chopper, 4 pixel response."),
         MetricSpec("centroid_sigma_mas", unit: "mas", doc: "Median expected per-pinhole centroid error after averaging the series."),
         MetricSpec("peak_fraction_full_well", unit: "1", doc: "Expected brightest pixel per DIT as a fraction of full well."),
         METISSession.warmupMetric,
@@ -102,6 +107,8 @@ struct METISDistortion {
     let chopper: Chopper.Parameters
     let requirementMas: Double
     let fieldSamples: Int
+    let flatGradient: Double
+    let intraPixelAmplitude: Double
 
     init(configuration c: ActionConfiguration, variant base: Variant) throws {
         var v = base
@@ -131,6 +138,8 @@ struct METISDistortion {
         chopper = METISChopperKeys.parameters(c)
         requirementMas = c[Self.requirement] * 3_600_000
         fieldSamples = c[Self.fieldSamplesKey]
+        flatGradient = c[Self.flatGradientKey]
+        intraPixelAmplitude = c[Self.intraPixelKey]
     }
 
     var truth: OpticalDistortion {
@@ -157,6 +166,17 @@ struct METISDistortion {
     static func statisticsCentroidSigmaPixels(sigmaPixels s: Double, sourceElectrons: Double, backgroundVarianceElectrons: Double) -> Double {
         GaussianCentroid.cramerRaoErrorPixels(sigmaPixels: s, sourceElectrons: sourceElectrons, extraVarianceElectrons: backgroundVarianceElectrons,
                                               halfWidth: ChopperHomeTemplate.fitHalfWidth(sigmaPixels: s))
+    }
+
+    /// The pixel response's centroid bias (pixels) of a pinhole at `p`, per axis: deterministic, so the
+    /// series does not average it down. Both fidelities add it to their centroid (the pixel path's frames
+    /// are flat-fielded by the true PRNU, so what is left is the flat's gradient and the intra-pixel response,
+    /// which the window's pixels do not yet carry).
+    func pixelResponseBias(_ p: (x: Double, y: Double)) -> (x: Double, y: Double) {
+        let s = psfSigmaPixels
+        let hw = ChopperHomeTemplate.fitHalfWidth(sigmaPixels: s)
+        return (PixelResponseCentroidBias.biasPixels(position: p.x, sigmaPixels: s, gradientPerPixel: flatGradient, amplitude: intraPixelAmplitude, halfWidth: hw),
+                PixelResponseCentroidBias.biasPixels(position: p.y, sigmaPixels: s, gradientPerPixel: flatGradient, amplitude: intraPixelAmplitude, halfWidth: hw))
     }
 
     var windowHalfWidth: Int { max(4, Int((4 * psfSigmaPixels).rounded(.up)) + 1) }
@@ -214,6 +234,7 @@ struct METISDistortion {
         // (true shift − commanded), for the term-by-term budget.
         var trueDetector: [[(x: Double, y: Double)]] = poses.map { _ in [] }
         var chopperError: [(u: Double, v: Double)] = poses.map { _ in (0, 0) }
+        var biases: [[(x: Double, y: Double)]] = poses.map { _ in [] }
         var expectedSigmaPixels: [Double] = []
         do {    // The document's flow (a scope: the pipeline below needs only what it measured).
             if usesChopper { metis.chopper.parameters = chopper }
@@ -282,6 +303,7 @@ struct METISDistortion {
                 let shift = (rel.xMas / 1000, rel.yMas / 1000)
                 let gridScene = scene(wcu: wcu, truth: truth, holeErrors: holeErrors, poseIndex: pi, shift: shift, poseHoles: poseHoles)
                 trueDetector[pi] = gridScene.sources.map { ($0.x, $0.y) }
+                biases[pi] = trueDetector[pi].map { pixelResponseBias($0) }
                 chopperError[pi] = (shift.0 - o.u, shift.1 - o.v)
                 measured[pi] = poseHoles[pi].map { _ in (0, 0, 0) }
                 try await sim.step("Take a series of exposures of the grid", lane: variant.lane, use: .other) {
@@ -302,7 +324,10 @@ struct METISDistortion {
                             } else if !pixels {
                                 c = (source.x + noise.gaussian(sigma: sigmaOne), source.y + noise.gaussian(sigma: sigmaOne))
                             }
-                            if let c { measured[pi][m].x += c.x; measured[pi][m].y += c.y; measured[pi][m].n += 1 }
+                            if let c {
+                                let b = biases[pi][m]
+                                measured[pi][m].x += c.x + b.x; measured[pi][m].y += c.y + b.y; measured[pi][m].n += 1
+                            }
                         }
                     }
                 }
@@ -315,7 +340,7 @@ struct METISDistortion {
         var det: [(x: Double, y: Double)] = [], mask: [(u: Double, v: Double)] = []
         // The same pinholes without centroid noise, and their true mask positions less one error source
         // (the pipeline's ignorance of that source alone).
-        var detTrue: [(x: Double, y: Double)] = [], maskTrue: [(u: Double, v: Double)] = []
+        var detTrue: [(x: Double, y: Double)] = [], detBiased: [(x: Double, y: Double)] = [], detNoise: [(x: Double, y: Double)] = [], maskTrue: [(u: Double, v: Double)] = []
         var maskNoHole: [(u: Double, v: Double)] = [], maskNoChopper: [(u: Double, v: Double)] = []
         for (pi, o) in poses.enumerated() {
             for (m, k) in poseHoles[pi].enumerated() where measured[pi][m].n > 0 {
@@ -324,6 +349,9 @@ struct METISDistortion {
                 let h = variant.grid.holes[k]
                 mask.append((h.uArcsec + o.u, h.vArcsec + o.v))
                 detTrue.append(trueDetector[pi][m])
+                let b = biases[pi][m]
+                detBiased.append((trueDetector[pi][m].x + b.x, trueDetector[pi][m].y + b.y))
+                detNoise.append((det[det.count - 1].x - b.x, det[det.count - 1].y - b.y))
                 let e = holeErrors[k], c = chopperError[pi]
                 maskTrue.append((h.uArcsec + o.u + e.du + c.u, h.vArcsec + o.v + e.dv + c.v))
                 maskNoHole.append((h.uArcsec + o.u + c.u, h.vArcsec + o.v + c.v))
@@ -352,14 +380,15 @@ struct METISDistortion {
         // coordinates and, to first order, in the centroids, so independent terms add in quadrature).
         let half = Double(max(field.width, field.height)) / 2
         if let model = try? DistortionFit.fit(detector: detTrue, mask: maskTrue, order: fitOrder, centre: centre, halfSize: half),
-           let cen = try? DistortionFit.fit(detector: det, mask: maskTrue, order: fitOrder, centre: centre, halfSize: half),
+           let cen = try? DistortionFit.fit(detector: detNoise, mask: maskTrue, order: fitOrder, centre: centre, halfSize: half),
            let hole = try? DistortionFit.fit(detector: detTrue, mask: maskNoHole, order: fitOrder, centre: centre, halfSize: half),
-           let chop = try? DistortionFit.fit(detector: detTrue, mask: maskNoChopper, order: fitOrder, centre: centre, halfSize: half) {
+           let chop = try? DistortionFit.fit(detector: detTrue, mask: maskNoChopper, order: fitOrder, centre: centre, halfSize: half),
+           let resp = try? DistortionFit.fit(detector: detBiased, mask: maskTrue, order: fitOrder, centre: centre, halfSize: half) {
             let terms = [1000 * DistortionFit.rmsDifference({ model.mapping.map(x: $0, y: $1) }, { truth.skyPosition(x: $0, y: $1) }, over: samples)]
-                + [cen, hole, chop].map { f in
+                + [cen, hole, chop, resp].map { f in
                     1000 * DistortionFit.rmsDifference({ f.mapping.map(x: $0, y: $1) }, { model.mapping.map(x: $0, y: $1) }, over: samples)
                 }
-            for (name, value) in zip(["model", "centroid", "mask", "chopper"], terms) { metrics["distortion_term_\(name)_mas"] = value }
+            for (name, value) in zip(["model", "centroid", "mask", "chopper", "pixel_response"], terms) { metrics["distortion_term_\(name)_mas"] = value }
             metrics["distortion_dominant_term"] = Double(terms.indices.max { terms[$0] < terms[$1] }!)
         }
         metrics["requirement_met"] = rms <= requirementMas ? 1 : 0
