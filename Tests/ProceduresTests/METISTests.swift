@@ -404,8 +404,8 @@ private func run(_ template: any Action<METISSession>, seed: UInt64 = 3, trial: 
     /// A residual flat gradient g moves every centroid by g σ² on both axes: the fit's mapping is then off
     /// by that shift everywhere, √2 g σ² pixels on the sky (the Jacobian is the pixel scale to 10⁻³ over the
     /// field); the intra-pixel part of a Nyquist-sampled pinhole adds nothing measurable. The term is the
-    /// same at both fidelities, as the bias is deterministic; and at 1e-3 per pixel it dominates the
-    /// default budget.
+    /// same at both fidelities, as the bias is deterministic; even at the range's top (10⁻³ px⁻¹, 0.02 mas)
+    /// it stays below the order-3 polynomial's own error, which keeps the lead.
     @Test func pixelResponseTermIsTheGradientShift() throws {
         let g = 1e-3
         let t = try metisTemplate(LMDistortionTemplate.self, ["n_exposures": .integer(2), "flat_gradient_residual": .number(g),
@@ -415,7 +415,7 @@ private func run(_ template: any Action<METISSession>, seed: UInt64 = 3, trial: 
         for fidelity in [DetectorFidelity.roiStatistics, .roiPixels] {
             let m = try #require(try run(t, fidelity: fidelity).result?.metrics)
             #expect(abs(m["distortion_term_pixel_response_mas"]! / expected - 1) < 0.01, "\(fidelity): \(m["distortion_term_pixel_response_mas"]!) vs \(expected)")
-            #expect(m["distortion_dominant_term"] == 4)
+            #expect(m["distortion_dominant_term"] == 0)
         }
         let off = try metisTemplate(LMDistortionTemplate.self, ["n_exposures": .integer(2), "flat_gradient_residual": .number(0),
                                                                 "intrapixel_amplitude": .number(0)])
