@@ -70,7 +70,9 @@ public enum StepAttribution {
             t.shareOfParentSeconds += share[i]
             byPath[key[i]] = t
         }
+        // Sized once: growing it rehashes every long (non-ASCII) path text again.
         var out: [String: Total] = [:]
+        out.reserveCapacity(pathText.count)
         for (id, total) in byPath.enumerated() {
             guard let total else { continue }
             // Two interned paths can spell the same text only if a name holds the separator: pool them.
