@@ -41,7 +41,9 @@ public enum StepAttribution {
         var interned: [PathKey: Int] = [:]
         var pathText: [String] = []
         var key = [Int](repeating: 0, count: steps.count)
-        var children: [Int: [Int]] = [:]
+        // By parent record (slot 0: the top); shares are per record, so the order parents are visited in
+        // changes no number.
+        var children = [[Int]](repeating: [], count: steps.count + 1)
         var included = [Bool](repeating: false, count: steps.count)
         for (i, s) in steps.enumerated() {
             let k = PathKey(parent: s.parent.map { key[$0] } ?? -1, name: s.name)
@@ -51,10 +53,11 @@ public enum StepAttribution {
                 pathText.append(k.parent >= 0 ? pathText[k.parent] + StepPath.separator + s.name : s.name)
             }
             included[i] = s.end > window.lowerBound || s.start >= window.lowerBound
-            if included[i] { children[s.parent ?? -1, default: []].append(i) }
+            if included[i] { children[(s.parent ?? -1) + 1].append(i) }
         }
         var share = [Double](repeating: 0, count: steps.count)
-        for (parent, kids) in children {
+        for (slot, kids) in children.enumerated() where !kids.isEmpty {
+            let parent = slot - 1
             let span = parent < 0 ? window : steps[parent].start...max(steps[parent].start, steps[parent].end)
             attribute(kids.map { (steps[$0].start, steps[$0].end) }, within: span).enumerated().forEach { share[kids[$0.offset]] = $0.element }
         }
@@ -67,7 +70,9 @@ public enum StepAttribution {
             t.shareOfParentSeconds += share[i]
             byPath[key[i]] = t
         }
+        // Sized once: growing it rehashes every long (non-ASCII) path text again.
         var out: [String: Total] = [:]
+        out.reserveCapacity(pathText.count)
         for (id, total) in byPath.enumerated() {
             guard let total else { continue }
             // Two interned paths can spell the same text only if a name holds the separator: pool them.

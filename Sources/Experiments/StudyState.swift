@@ -57,9 +57,9 @@ public struct PointState: Sendable, Equatable {
         // Steps may repeat within a trial (20 flats): a step's statistic is its total per trial.
         let window = trial.startSeconds...(trial.startSeconds + trial.durationSeconds)
         if trial.result.outcome.isCompleted {
-            let uses = TimeUseAttribution.seconds(trial.steps, window: window)
+            let uses = TimeUseAttribution.secondsByOrdinal(trial.steps, window: window).parts
             // Every use gets a value in every completed trial (0 when unused), so their means add up.
-            for use in TimeUse.allCases { timeUse[use, default: RunningStatistics()].add(uses[use] ?? 0) }
+            for use in TimeUse.allCases { timeUse[use, default: RunningStatistics()].add(uses[use.ordinal]) }
         }
         for (path, t) in StepAttribution.totals(trial.steps, window: window) {
             steps[path, default: StepStatistics(lane: t.lane)].add(t.seconds, share: t.shareOfParentSeconds, lane: t.lane)

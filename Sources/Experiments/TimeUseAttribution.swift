@@ -11,7 +11,17 @@ import SimKernel
 /// its duration.
 public enum TimeUseAttribution {
     public static func seconds(_ steps: [StepRecord], window: ClosedRange<Double>) -> [TimeUse: Double] {
+        let (parts, used) = secondsByOrdinal(steps, window: window)
         var out: [TimeUse: Double] = [:]
+        for use in TimeUse.allCases where used[use.ordinal] { out[use] = parts[use.ordinal] }
+        return out
+    }
+
+    /// The same parts indexed by `TimeUse.ordinal`, with whether each use had any time: a trial adds to
+    /// its uses thousands of times (three leaves per image), and a `TimeUse` key hashes its raw string.
+    /// The additions per use happen in the same order as into a dictionary, so every part is the same.
+    static func secondsByOrdinal(_ steps: [StepRecord], window: ClosedRange<Double>) -> (parts: [Double], used: [Bool]) {
+        var out = UseParts()
         var events: [(time: Double, start: Bool, index: Int)] = []
         events.reserveCapacity(2 * steps.count)
         for (i, s) in steps.enumerated() {
@@ -41,15 +51,24 @@ public enum TimeUseAttribution {
                 k += 1
             }
         }
-        return out
+        return (out.seconds, out.used)
+    }
+
+    struct UseParts {
+        var seconds = [Double](repeating: 0, count: TimeUse.allCases.count)
+        var used = [Bool](repeating: false, count: TimeUse.allCases.count)
+        mutating func add(_ x: Double, to use: TimeUse) {
+            seconds[use.ordinal] += x
+            used[use.ordinal] = true
+        }
     }
 
     /// Shares `dt` seconds among the running steps as the type's comment says. A parent always starts
     /// before its sub-steps, so in `running` (start order) it comes first and its weight is known when
     /// its sub-steps' are computed.
     static func split(_ dt: Double, running: [Int], steps: [StepRecord], parent: inout [Int], weight: inout [Double],
-                      hasChild: inout [Bool], into out: inout [TimeUse: Double]) {
-        guard !running.isEmpty else { out[.other, default: 0] += dt; return }
+                      hasChild: inout [Bool], into out: inout UseParts) {
+        guard !running.isEmpty else { out.add(dt, to: .other); return }
         let r = running.count
         parent.removeAll(keepingCapacity: true)
         weight.removeAll(keepingCapacity: true)
@@ -71,6 +90,6 @@ public enum TimeUseAttribution {
             let siblings = (0..<r).reduce(0) { $0 + (parent[$1] == parent[a] ? 1 : 0) }
             weight[a] = (parent[a] < 0 ? dt : weight[parent[a]]) / Double(siblings)
         }
-        for a in 0..<r where !hasChild[a] { out[steps[running[a]].use, default: 0] += weight[a] }
+        for a in 0..<r where !hasChild[a] { out.add(weight[a], to: steps[running[a]].use) }
     }
 }

@@ -33,7 +33,19 @@ public enum TimeUse: String, CaseIterable, Sendable, Comparable {
         }
     }
 
-    public static func < (a: TimeUse, b: TimeUse) -> Bool {
-        allCases.firstIndex(of: a)! < allCases.firstIndex(of: b)!
+    /// Position in `allCases`, for per-use arrays (a `TimeUse` key would hash its raw string).
+    public var ordinal: Int {
+        switch self {
+        case .exposure: return 0
+        case .readoutOverhead: return 1
+        case .dataWait: return 2
+        case .lamp: return 3
+        case .mechanism: return 4
+        case .cscTransition: return 5
+        case .contingency: return 6
+        case .other: return 7
+        }
     }
+
+    public static func < (a: TimeUse, b: TimeUse) -> Bool { a.ordinal < b.ordinal }
 }

@@ -73,6 +73,26 @@ struct TimeUseProbe: Procedure {
         #expect(late[.exposure] == 2 && late.values.reduce(0, +) == 50)
     }
 
+    /// Per-use arrays are indexed by `ordinal`, which must be each use's place in `allCases` (the order
+    /// reports list uses in), and the array form a trial is added from holds the same parts as the
+    /// dictionary, with a use that had no time at 0 and marked unused (here: contingency).
+    @Test func ordinalArraysMatchTheDictionary() {
+        #expect(TimeUse.allCases.map(\.ordinal) == Array(TimeUse.allCases.indices))
+        #expect(TimeUse.allCases.sorted() == TimeUse.allCases)
+        let steps = [
+            StepRecord(name: "lamp", lane: "l", process: "p", start: 0, end: 900, completed: true, use: .lamp),
+            StepRecord(name: "dome", lane: "d", process: "q", start: 0, end: 60, completed: true, use: .mechanism),
+            StepRecord(name: "exposure", lane: "c", process: "p", start: 900, end: 950, completed: true, use: .exposure),
+        ]
+        let byUse = TimeUseAttribution.seconds(steps, window: 0...1000)
+        let (parts, used) = TimeUseAttribution.secondsByOrdinal(steps, window: 0...1000)
+        for use in TimeUse.allCases {
+            #expect(parts[use.ordinal] == (byUse[use] ?? 0))
+            #expect(used[use.ordinal] == (byUse[use] != nil))
+        }
+        #expect(parts[TimeUse.other.ordinal] == 50 && !used[TimeUse.contingency.ordinal])
+    }
+
     static func probeScenario(_ extra: String = "") throws -> Scenario {
         ProcedureRegistry.register(TimeUseProbe.self)
         return try ScenarioLoader.parse("""
