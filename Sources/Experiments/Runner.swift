@@ -220,7 +220,8 @@ struct SharedRunState {
     var sinkError: (any Error)?
     var nextTrial: Int
     /// A trial's points as they finish, until all have.
-    var partialTrials: [Int: [TrialRun?]] = [:]
+    /// (`filled` counts the slots in, so filing a point costs no pass over the trial's other points.)
+    var partialTrials: [Int: (slots: [TrialRun?], filled: Int)] = [:]
     /// Finished trials waiting for their predecessors, so the sink sees trial order; bounded by the
     /// threads × batch size in flight.
     var pending: [Int: [TrialRun]] = [:]
@@ -237,10 +238,11 @@ struct SharedRunState {
             pending[t] = [run]
             return [run]
         }
-        var slots = partialTrials.removeValue(forKey: t) ?? [TrialRun?](repeating: nil, count: pointCount)
-        slots[run.point] = run
-        let runs = slots.compactMap { $0 }
-        guard runs.count == pointCount else { partialTrials[t] = slots; return nil }
+        var entry = partialTrials.removeValue(forKey: t) ?? ([TrialRun?](repeating: nil, count: pointCount), 0)
+        entry.slots[run.point] = run
+        entry.filled += 1
+        guard entry.filled == pointCount else { partialTrials[t] = entry; return nil }
+        let runs = entry.slots.map { $0! }
         pending[t] = runs
         return runs
     }
