@@ -104,7 +104,7 @@ public enum StateFile {
     }
 
     public static func write(_ s: StudyState, to url: URL) throws {
-        try Data(json(s).text().utf8).write(to: url)
+        try Data(json(s).bytes()).write(to: url)
     }
 
     // MARK: Reading

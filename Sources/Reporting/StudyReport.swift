@@ -518,9 +518,13 @@ public enum StudyReport {
                 }
             }
         }
-        // The table always: categorical sweeps (plans, bands) are read here.
-        page.addTable(ReportTable(caption: "Per sweep point", columns: s.sweepPaths.map { ReportTable.Column($0) } + metrics.flatMap { m -> [ReportTable.Column] in
-            if s.points.allSatisfy({ $0.metrics[m.name].map { $0.count == 0 || MetricDisplay.of($0, m) == .probability } ?? true }) {
+        // The table always: categorical sweeps (plans, bands) are read here. Whether a metric's column is a
+        // probability is decided once over all points: asked per cell, a year map (338 points) paid it 338² times.
+        let probabilityColumns = metrics.map { m in
+            s.points.allSatisfy({ $0.metrics[m.name].map { $0.count == 0 || MetricDisplay.of($0, m) == .probability } ?? true })
+        }
+        page.addTable(ReportTable(caption: "Per sweep point", columns: s.sweepPaths.map { ReportTable.Column($0) } + zip(metrics, probabilityColumns).flatMap { m, probabilityColumn -> [ReportTable.Column] in
+            if probabilityColumn {
                 return [ReportTable.Column("P(\(m.name))", numeric: true)]
             }
             return [ReportTable.Column("\(m.name) p50", unit: m.unit, numeric: true), ReportTable.Column("\(m.name) p95", unit: m.unit, numeric: true)]
@@ -528,8 +532,7 @@ public enum StudyReport {
             let total = Double(max(p.outcomes.values.reduce(0, +), 1))
             let restarted = Double(p.outcomes["completed_after_restart"] ?? 0) / total
             let aborted = Double(p.outcomes.filter { !$0.key.hasPrefix("completed") }.values.reduce(0, +)) / total
-            return labels.map { ReportTable.Cell.text($0) } + metrics.flatMap { m -> [ReportTable.Cell] in
-                let probabilityColumn = s.points.allSatisfy({ $0.metrics[m.name].map { $0.count == 0 || MetricDisplay.of($0, m) == .probability } ?? true })
+            return labels.map { ReportTable.Cell.text($0) } + zip(metrics, probabilityColumns).flatMap { m, probabilityColumn -> [ReportTable.Cell] in
                 guard let r = p.metrics[m.name], r.count > 0 else { return probabilityColumn ? [.empty] : [.empty, .empty] }
                 if probabilityColumn { return [.number(r.mean ?? 0, decimals: 3)] }
                 let count = MetricDisplay.of(r, m) == .count

@@ -34,7 +34,7 @@ struct BaselineCommand: ParsableCommand {
             let baseline = try Baseline.make(scenario, state: state)
             let url = baselineURL(for: file, name: scenario.name, directory: directory)
             try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
-            try Data(BaselineFile.json(baseline).text().utf8).write(to: url, options: .atomic)
+            try Data(BaselineFile.json(baseline).bytes()).write(to: url, options: .atomic)
             print("baseline: \(url.path) (\(scenario.study.trials) trials, seed \(scenario.study.seed))")
         } catch let e as TrialFailure {
             throw CommandFailure("baseline: \(e)")

@@ -244,7 +244,7 @@ struct Run: ParsableCommand {
 enum ReportWriter {
     static func write(_ state: StudyState, description: String, into folder: ReportFolder) throws {
         try StateFile.write(state, to: folder.file("state.json"))
-        try Data(SummaryJSON.json(state).text().utf8).write(to: folder.file("summary.json"))
+        try Data(SummaryJSON.json(state).bytes()).write(to: folder.file("summary.json"))
         try Data(SummaryMarkdown.text(state, description: description).utf8).write(to: folder.file("summary.md"))
     }
 
@@ -280,7 +280,7 @@ enum RunInfo {
             "cores": .int(Int64(host.activeProcessorCount)),
             "partial": .bool(partial),
         ])
-        try Data(json.text().utf8).write(to: url)
+        try Data(json.bytes()).write(to: url)
     }
 }
 

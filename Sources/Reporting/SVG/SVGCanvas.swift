@@ -5,12 +5,53 @@ import Foundation
 public enum FixedNumber {
     public static func format(_ value: Double, decimals: Int) -> String {
         guard value.isFinite else { return value.isNaN ? "NaN" : (value > 0 ? "inf" : "-inf") }
-        let text = String(format: "%.\(max(0, decimals))f", value)
+        let text = exactFixed(value, decimals: max(0, decimals)) ?? String(format: "%.\(max(0, decimals))f", value)
         // "-0.00" and "0.00" must be the same bytes, whatever rounding produced them.
-        if text.hasPrefix("-"), text.dropFirst().allSatisfy({ $0 == "0" || $0 == "." }) {
+        if text.utf8.first == UInt8(ascii: "-"), text.utf8.dropFirst().allSatisfy({ $0 == UInt8(ascii: "0") || $0 == UInt8(ascii: ".") }) {
             return String(text.dropFirst())
         }
         return text
+    }
+
+    /// `%.Nf` as C's printf writes it — the binary value rounded exactly to N decimals, ties to even — for
+    /// the values figures hold (N ≤ 9, |value| < 2⁶³/10^N), nil otherwise. A year map's figures hold ~10⁵
+    /// numbers, and Foundation's `String(format:)` built an NSString for each (~10⁴ instructions apiece).
+    /// value = m·2^e exactly, so value·10^N = m·10^N·2^e is an exact 128-bit product and shift.
+    static func exactFixed(_ value: Double, decimals: Int) -> String? {
+        guard decimals <= 9 else { return nil }
+        var scale: UInt64 = 1
+        for _ in 0..<decimals { scale *= 10 }
+        let magnitude = value.magnitude
+        guard magnitude < Double(UInt64(1) << 63) / Double(scale) else { return nil }
+        var q: UInt64 = 0
+        if magnitude != 0 {
+            let m = UInt128(magnitude.significandBitPattern | (magnitude.isNormal ? UInt64(1) << 52 : 0))
+            let e = Int(magnitude.exponent) - 52 + (magnitude.isNormal ? 0 : 1) // value = m · 2^e
+            let product = m * UInt128(scale)
+            if e >= 0 {
+                q = UInt64(product << e)
+            } else if -e >= 127 {
+                q = 0 // below 2⁻⁶⁴·10^N: rounds to zero
+            } else {
+                let shift = -e
+                let quotient = product >> shift
+                let remainder = product & ((UInt128(1) << shift) - 1)
+                let half = UInt128(1) << (shift - 1)
+                q = UInt64(quotient)
+                if remainder > half || (remainder == half && q & 1 == 1) { q += 1 }
+            }
+        }
+        var digits = Array(String(q).utf8)
+        if digits.count <= decimals { digits = Array(repeating: UInt8(ascii: "0"), count: decimals + 1 - digits.count) + digits }
+        var out: [UInt8] = []
+        out.reserveCapacity(digits.count + 2)
+        if value.sign == .minus { out.append(UInt8(ascii: "-")) }
+        out.append(contentsOf: digits[..<(digits.count - decimals)])
+        if decimals > 0 {
+            out.append(UInt8(ascii: "."))
+            out.append(contentsOf: digits[(digits.count - decimals)...])
+        }
+        return String(decoding: out, as: UTF8.self)
     }
 
     /// Coordinates: two decimals are far below a screen pixel and keep files small.
@@ -19,6 +60,11 @@ public enum FixedNumber {
 
 /// Escapes text for XML character data and attribute values (SVG and XHTML alike).
 public func xmlEscaped(_ text: String) -> String {
+    // Most labels need nothing escaped: checked on the UTF-8 bytes, they are returned as they are.
+    if !text.utf8.contains(where: { $0 < 0x20 || $0 == UInt8(ascii: "&") || $0 == UInt8(ascii: "<") || $0 == UInt8(ascii: ">")
+                                        || $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "'") }) {
+        return text
+    }
     var out = ""
     out.reserveCapacity(text.count)
     for scalar in text.unicodeScalars {
@@ -94,7 +140,10 @@ public enum Palette {
 
     static func hex(_ r: Double, _ g: Double, _ b: Double) -> String {
         func byte(_ v: Double) -> Int { Int(min(255, max(0, v.rounded()))) }
-        return String(format: "#%02X%02X%02X", byte(r), byte(g), byte(b))
+        let digits = Array("0123456789ABCDEF".utf8)
+        var out: [UInt8] = [UInt8(ascii: "#")]
+        for v in [byte(r), byte(g), byte(b)] { out.append(digits[v >> 4]); out.append(digits[v & 15]) }
+        return String(decoding: out, as: UTF8.self)
     }
 }
 
