@@ -48,7 +48,8 @@ public struct SiteCivilTime: Sendable, Equatable {
         let hours = offsetHours(atUnixSeconds: t)
         let minutes = Int(((t + Double(hours) * 3600) / 60).rounded())
         let m = ((minutes % 1440) + 1440) % 1440
-        let clock = String(format: "%02d:%02d", m / 60, m % 60)
+        func twoDigits(_ v: Int) -> String { v < 10 ? "0\(v)" : "\(v)" }
+        let clock = twoDigits(m / 60) + ":" + twoDigits(m % 60)
         let offset = hours == 0 ? "UTC" : hours > 0 ? "UTC+\(hours)" : "UTC−\(-hours)"
         return chilean ? "\(clock) \(zoneName(hours)) (\(offset))" : "\(clock) \(offset)"
     }

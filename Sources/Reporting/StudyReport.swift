@@ -483,6 +483,12 @@ public enum StudyReport {
         } else if s.sweepPaths.count == 2 {
             let xLabels = unique(s.pointLabels.map { $0[0] }), yLabels = unique(s.pointLabels.map { $0[1] })
             if let xAxis = axis(xLabels, path: s.sweepPaths[0]), let yAxis = axis(yLabels, path: s.sweepPaths[1]) {
+                // Civil-time notes depend on the axes only: one set for every metric's map.
+                let twilight = twilightClock.flatMap { c in
+                    xAxis.isDate && s.sweepPaths[1] == "parameters.start_offset" && yAxis.label.hasSuffix(")")
+                        ? twilightLabels(c, dates: xLabels, offsets: yLabels,
+                                         unit: String(yAxis.label.split(separator: "(").last?.dropLast() ?? "s")) : nil
+                }
                 // The wait before a twilight window is set by the calendar, not by the plan: table only.
                 for m in metrics where (m.name != "duration_s" || metrics.count == 1) && m.name != ProcedureSchema.startWaitMetric.name {
                     var grid = Array(repeating: Array(repeating: Double.nan, count: xLabels.count), count: yLabels.count)
@@ -498,11 +504,6 @@ public enum StudyReport {
                     guard lo.isFinite else { continue }
                     let range: ClosedRange<Double> = (lo >= 0 && hi <= 1) ? 0...1 : lo...(hi > lo ? hi : lo + 1)
                     let what = probability ? "probability that \(m.name) = 1" : "mean \(m.name) (\(m.unit))"
-                    let twilight = twilightClock.flatMap { c in
-                        xAxis.isDate && s.sweepPaths[1] == "parameters.start_offset" && yAxis.label.hasSuffix(")")
-                            ? twilightLabels(c, dates: xLabels, offsets: yLabels,
-                                             unit: String(yAxis.label.split(separator: "(").last?.dropLast() ?? "s")) : nil
-                    }
                     page.addFigure(svg: HeatMapFigure(title: probability ? "P(\(m.name))" : "Mean \(m.name)",
                                                       panels: [HeatMapGrid(title: m.name, xCentres: xAxis.values, yCentres: yAxis.values, values: grid,
                                                                            notes: twilight?.notes ?? [])],

@@ -186,9 +186,8 @@ struct Run: ParsableCommand {
                 }
             }
             let wall = Date().timeIntervalSince(started)
-            try ReportWriter.write(state, description: scenario.description, into: folder)
             // A stopped run skips re-simulating trials (timeline, frames, trace): it was asked to end now.
-            try ReportWriter.writeHTML(state, scenario: scenario, into: folder, withTimeline: !state.partial)
+            try ReportWriter.writeAll(state, scenario: scenario, into: folder, withTimeline: !state.partial, threads: threads)
             if let frames, !state.partial, range.contains(scenario.outputs.detailTrial) {
                 let procedure = try StudyRunner.procedures(for: scenario)[0]
                 let run = try StudyRunner.runTrial(procedure, scenario: scenario, point: scenario.sweepPoints[0],
@@ -243,23 +242,53 @@ struct Run: ParsableCommand {
 /// The files every report folder holds besides trials.csv and run.json.
 enum ReportWriter {
     static func write(_ state: StudyState, description: String, into folder: ReportFolder) throws {
-        try StateFile.write(state, to: folder.file("state.json"))
-        try Data(SummaryJSON.json(state).bytes()).write(to: folder.file("summary.json"))
-        try Data(SummaryMarkdown.text(state, description: description).utf8).write(to: folder.file("summary.md"))
+        try write(state, description: description, into: folder.temporary)
+    }
+
+    static func write(_ state: StudyState, description: String, into directory: URL) throws {
+        try StateFile.write(state, to: directory.appendingPathComponent("state.json"))
+        try Data(SummaryJSON.json(state).bytes()).write(to: directory.appendingPathComponent("summary.json"))
+        try Data(SummaryMarkdown.text(state, description: description).utf8).write(to: directory.appendingPathComponent("summary.md"))
     }
 
     /// report.html: needs trials.csv (already in the folder) to pick the median trial, which is re-run
     /// (same seed and trial index, so the same trial) for the Gantt timeline and the series plots.
     static func writeHTML(_ state: StudyState, scenario: Scenario, into folder: ReportFolder, withTimeline: Bool = true) throws {
+        try writeHTML(state, scenario: scenario, into: folder.temporary, withTimeline: withTimeline)
+    }
+
+    static func writeHTML(_ state: StudyState, scenario: Scenario, into directory: URL, withTimeline: Bool = true) throws {
         var detail: StudyReport.DetailTrial?
-        if withTimeline, let t = try StudyReport.medianTrial(csvFile: folder.file("trials.csv"), state: state) {
+        if withTimeline, let t = try StudyReport.medianTrial(csvFile: directory.appendingPathComponent("trials.csv"), state: state) {
             let procedure = try StudyRunner.procedures(for: scenario)[0]
             let run = try StudyRunner.runTrial(procedure, scenario: scenario, point: scenario.sweepPoints[0], trial: t, keepsDetail: true)
             detail = StudyReport.DetailTrial(trial: t, durationSeconds: run.durationSeconds, steps: run.steps,
                                              series: run.result.series, outcome: run.result.outcome.kind, startSeconds: run.startSeconds)
         }
         try Data(StudyReport.html(state, description: scenario.description, detail: detail,
-                                  twilightClock: TwilightPlanningClock.of(scenario)).utf8).write(to: folder.file("report.html"))
+                                  twilightClock: TwilightPlanningClock.of(scenario)).utf8).write(to: directory.appendingPathComponent("report.html"))
+    }
+
+    /// Both of the above. With two or more threads the page is built beside the JSON files: neither reads the
+    /// other, each writes its own files, and a year map's report is otherwise a serial second after its trials.
+    static func writeAll(_ state: StudyState, scenario: Scenario, into folder: ReportFolder, withTimeline: Bool, threads: Int) throws {
+        let directory = folder.temporary
+        guard threads > 1 else {
+            try write(state, description: scenario.description, into: directory)
+            try writeHTML(state, scenario: scenario, into: directory, withTimeline: withTimeline)
+            return
+        }
+        let errors = Mutex<[Int: any Error]>([:])
+        DispatchQueue.concurrentPerform(iterations: 2) { part in
+            do {
+                if part == 0 { try write(state, description: scenario.description, into: directory) }
+                else { try writeHTML(state, scenario: scenario, into: directory, withTimeline: withTimeline) }
+            } catch {
+                errors.withLock { $0[part] = error }
+            }
+        }
+        // The same error a one-thread run would have thrown first.
+        if let first = errors.withLock({ $0.sorted { $0.key < $1.key }.first?.value }) { throw first }
     }
 }
 

@@ -39,9 +39,13 @@ public enum Airmass {
                 throw .invalid(field: "airmass", value: "\(x)", allowed: String(format: "up to %.2f (Kasten-Young at the horizon)", atHorizon))
             }
             if x <= max(1, atZenith) { return 90 }
-            return try solveKastenYoung(x)
+            // A study asks for the same few airmasses (a twilight level's pointing) at every frame; the
+            // Brent solve is ~5,000 instructions, the shared look-up a lock and a hash.
+            return try kastenYoungInverse.value(for: x.bitPattern) { () throws(SkyError) -> Double in try solveKastenYoung(x) }
         }
     }
+
+    private static let kastenYoungInverse = NightCache<UInt64, Double>(capacity: 10_000)
 
     /// GSL Brent on alt ∈ [0°, 90°]; Kasten–Young decreases monotonically with altitude.
     private static func solveKastenYoung(_ x: Double) throws(SkyError) -> Double {

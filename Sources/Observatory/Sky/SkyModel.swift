@@ -151,6 +151,7 @@ public struct TwilightSkyModel: Sendable {
             let jc = Band.johnsonCousins
             let lambda = band.centralWavelengthNm
             var tw: [Double] = [], night: [Double] = []
+            tw.reserveCapacity(jc.count); night.reserveCapacity(jc.count)
             for b in jc {
                 let r = try photonRadiance(band: b, sunZenithDegrees: zeta)
                 tw.append(r.twilight); night.append(r.night)
