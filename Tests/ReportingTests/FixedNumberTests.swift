@@ -55,6 +55,10 @@ import Testing
         #expect(Palette.hex(-3, 300, 10.49) == "#00FF0A")
         #expect(xmlEscaped("p50 < 5 min & \"ok\"") == "p50 &lt; 5 min &amp; &quot;ok&quot;")
         #expect(xmlEscaped("Sun −12° › twilight") == "Sun −12° › twilight")
+        // Each character alone, so the check that lets plain text through unchanged must know all five.
+        for (c, e) in [("&", "&amp;"), ("<", "&lt;"), (">", "&gt;"), ("\"", "&quot;"), ("'", "&#39;")] {
+            #expect(xmlEscaped("R\(c)D") == "R\(e)D")
+        }
         #expect(xmlEscaped("a\u{1}b") == "a\u{FFFD}b")
     }
 }

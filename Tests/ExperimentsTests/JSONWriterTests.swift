@@ -1,0 +1,37 @@
+import Foundation
+import Testing
+@testable import Experiments
+
+/// summary.json and state.json are written by `JSONValue`'s byte writer: its bytes are the files' format
+/// (sorted keys, two-space indent, shortest round-trip doubles), and every string must survive a parser.
+@Suite struct JSONWriterTests {
+    @Test func layoutIsSortedKeysTwoSpaceIndentScalarsInline() {
+        let v = JSONValue.object(["b": .array([.int(1), .double(0.1), .null]), "a": .object(["x": .bool(true)]),
+                                  "c": .array([.object(["k": .uint(7)])]), "d": .double(.infinity)])
+        #expect(v.text() == """
+        {
+          "a": {
+            "x": true
+          },
+          "b": [1, 0.1, null],
+          "c": [
+            {
+              "k": 7
+            }
+          ],
+          "d": null
+        }
+
+        """)
+        #expect(v.bytes() == Array(v.text().utf8))
+    }
+
+    @Test func stringsAreEscapedAndRoundTrip() throws {
+        let tricky = "a \"quoted\" \\ path\nnew\tline\r\u{1}\u{1F} − Sun −12° › ñ 😀"
+        let text = JSONValue.object([tricky: .string(tricky)]).text()
+        #expect(text.contains(#""a \"quoted\" \\ path\nnew\tline\r\u0001\u001f − Sun −12° › ñ 😀""#))
+        let parsed = try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: String]
+        #expect(parsed == [tricky: tricky])
+        #expect(JSONValue.quote("plain") == "\"plain\"")
+    }
+}
