@@ -2,13 +2,20 @@ import Foundation
 import Testing
 @testable import Reporting
 
+/// One folder per test process for these tests' report folders, removed when the process exits.
+let reportingScratchRoot: String = {
+    let root = NSTemporaryDirectory() + "obsim-reporting-tests-\(getpid())"
+    atexit { try? FileManager.default.removeItem(atPath: NSTemporaryDirectory() + "obsim-reporting-tests-\(getpid())") }
+    return root
+}()
+
 /// The report folder never destroys what it does not own, and a run killed at any point leaves the
 /// previous report or the new one whole.
 @Suite struct ReportFolderTests {
     let root: URL
 
     init() throws {
-        root = FileManager.default.temporaryDirectory.appendingPathComponent("obsim-folder-\(getpid())-\(UInt32.random(in: 0 ... .max))")
+        root = URL(fileURLWithPath: reportingScratchRoot).appendingPathComponent("folder-\(UInt32.random(in: 0 ... .max))")
         try FileManager.default.createDirectory(at: root, withIntermediateDirectories: true)
     }
 

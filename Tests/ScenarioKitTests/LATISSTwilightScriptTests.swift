@@ -78,7 +78,7 @@ import Testing
     @Test func anEveningFlatUnderTwoSecondsIsRepeatedFourTimes() throws {
         // n_flat 1 just after the evening wait, when the exposure time is between min_exp_time and 2 s:
         // the flat and its 4 fast repeats, 5 in all (base_take_twilight_flats.py counts the repeats).
-        let dir = NSTemporaryDirectory() + "obsim-tw-\(UUID().uuidString)"
+        let dir = scratchFolder("tw")
         try FileManager.default.createDirectory(atPath: dir + "/Sequences", withIntermediateDirectories: true)
         try "name: b\nprogram: BLOCK-1\nscripts:\n  - name: auxtel/latiss_take_twilight_flats.py\n    parameters: {filter: SDSSr_65mm, n_flat: 1}\n"
             .write(toFile: dir + "/Sequences/BLOCK-1.yaml", atomically: true, encoding: .utf8)

@@ -3,9 +3,21 @@ import Testing
 @testable import Procedures
 @testable import ScenarioKit
 
+/// A fresh folder for one test's files, under one folder per test process that is removed when the process
+/// exits, so a test run leaves nothing in the temporary directory.
+func scratchFolder(_ prefix: String) -> String {
+    testScratchRoot + "/\(prefix)-\(UUID().uuidString)"
+}
+
+let testScratchRoot: String = {
+    let root = NSTemporaryDirectory() + "obsim-tests-\(getpid())"
+    atexit { try? FileManager.default.removeItem(atPath: NSTemporaryDirectory() + "obsim-tests-\(getpid())") }
+    return root
+}()
+
 /// A scenario and its block files in a fresh folder; returns the problems, or [] when it loads.
 func sequenceProblems(scenario: String, files: [String: String]) throws -> (diagnostics: [ScenarioDiagnostic], dir: String) {
-    let dir = NSTemporaryDirectory() + "obsim-seq-\(UUID().uuidString)"
+    let dir = scratchFolder("seq")
     try FileManager.default.createDirectory(atPath: dir + "/Sequences", withIntermediateDirectories: true)
     for (name, text) in files { try text.write(toFile: dir + "/Sequences/" + name, atomically: true, encoding: .utf8) }
     let path = dir + "/s.yaml"
@@ -236,7 +248,7 @@ let publishedBlock310 = """
           - name: auxtel/make_latiss_calibrations.py
             parameters: {n_bias: 1, n_dark: 1, exp_times_dark: 1, n_flat: 1, exp_times_flat: [6, 3], filter: SDSSr_65mm, grating: empty_1}
         """
-        let dir = NSTemporaryDirectory() + "obsim-seq-\(UUID().uuidString)"
+        let dir = scratchFolder("seq")
         try FileManager.default.createDirectory(atPath: dir + "/Sequences", withIntermediateDirectories: true)
         try block.write(toFile: dir + "/Sequences/BLOCK-1.yaml", atomically: true, encoding: .utf8)
         try publishedBlock310.write(toFile: dir + "/Sequences/BLOCK-310.json", atomically: true, encoding: .utf8)
