@@ -20,11 +20,19 @@ public enum TimeUseAttribution {
     /// The same parts indexed by `TimeUse.ordinal`, with whether each use had any time: a trial adds to
     /// its uses thousands of times (three leaves per image), and a `TimeUse` key hashes its raw string.
     /// The additions per use happen in the same order as into a dictionary, so every part is the same.
+    ///
+    /// The events are sorted once and swept with each running step's nearest running ancestor and count
+    /// of running sub-steps kept up to date as steps start and end, so an interval costs one pass over the
+    /// steps running in it. That bookkeeping relies on a step starting no earlier than its parent (as
+    /// `Simulation.step` records them); records that break it are split by `referenceSplit`, which finds
+    /// each interval's ancestors afresh.
     static func secondsByOrdinal(_ steps: [StepRecord], window: ClosedRange<Double>) -> (parts: [Double], used: [Bool]) {
         var out = UseParts()
         var events: [(time: Double, start: Bool, index: Int)] = []
         events.reserveCapacity(2 * steps.count)
+        var parentsFirst = true
         for (i, s) in steps.enumerated() {
+            if let p = s.parent, p >= i || steps[p].start > s.start { parentsFirst = false }
             let a = max(s.start, window.lowerBound), b = min(s.end, window.upperBound)
             guard b > a else { continue }
             events.append((a, true, i))
@@ -32,7 +40,66 @@ public enum TimeUseAttribution {
         }
         // Ends before starts at one instant: a step that ends as its successor starts is not running then.
         events.sort { ($0.time, $0.start ? 1 : 0, $0.index) < ($1.time, $1.start ? 1 : 0, $1.index) }
-        // The running steps, in start order; a handful at any instant, so plain arrays beat sets here.
+        guard parentsFirst else { return referenceSweep(steps, events: events, window: window) }
+        // The running steps, in start order (a parent before its sub-steps, so its weight is known when
+        // theirs are computed); a handful at any instant, so a plain array beats a set here.
+        var running: [Int] = []
+        var live = [Live](repeating: Live(), count: steps.count)
+        var topLevel = 0
+        var last = window.lowerBound
+        var k = 0
+        while k <= events.count {
+            let t = k < events.count ? events[k].time : window.upperBound
+            let dt = t - last
+            if dt > 0 {
+                if running.isEmpty { out.add(dt, to: .other) }
+                for a in running {
+                    let p = live[a].parent
+                    let siblings = p < 0 ? topLevel : live[p].children
+                    live[a].weight = (p < 0 ? dt : live[p].weight) / Double(siblings)
+                    if live[a].children == 0 { out.add(live[a].weight, to: steps[a].use) }
+                }
+            }
+            last = max(last, t)
+            guard k < events.count else { break }
+            // Apply every event at this instant before the next interval.
+            while k < events.count, events[k].time == t {
+                let x = events[k].index
+                if events[k].start {
+                    var p = steps[x].parent
+                    while let q = p, !live[q].running { p = steps[q].parent }
+                    let parent = p ?? -1
+                    live[x] = Live(parent: parent, children: 0, weight: 0, running: true)
+                    if parent < 0 { topLevel += 1 } else { live[parent].children += 1 }
+                    running.append(x)
+                } else if let j = running.firstIndex(of: x) {
+                    running.remove(at: j)
+                    let parent = live[x].parent
+                    // Its running sub-steps now hang from its own nearest running ancestor.
+                    let orphans = live[x].children - 1
+                    if parent < 0 { topLevel += orphans } else { live[parent].children += orphans }
+                    if live[x].children > 0 { for a in running where live[a].parent == x { live[a].parent = parent } }
+                    live[x].running = false
+                    live[x].children = 0
+                }
+                k += 1
+            }
+        }
+        return (out.seconds, out.used)
+    }
+
+    /// A step's place in the sweep while it runs.
+    private struct Live {
+        var parent = -1
+        var children = 0
+        var weight = 0.0
+        var running = false
+    }
+
+    /// The sweep with every interval's ancestors found afresh (`split`), for any order of records.
+    static func referenceSweep(_ steps: [StepRecord], events: [(time: Double, start: Bool, index: Int)],
+                               window: ClosedRange<Double>) -> (parts: [Double], used: [Bool]) {
+        var out = UseParts()
         var running: [Int] = []
         var effectiveParent: [Int] = []
         var weight: [Double] = []
@@ -45,7 +112,6 @@ public enum TimeUseAttribution {
             if dt > 0 { split(dt, running: running, steps: steps, parent: &effectiveParent, weight: &weight, hasChild: &hasChild, into: &out) }
             last = max(last, t)
             guard k < events.count else { break }
-            // Apply every event at this instant before the next interval.
             while k < events.count, events[k].time == t {
                 if events[k].start { running.append(events[k].index) } else if let j = running.firstIndex(of: events[k].index) { running.remove(at: j) }
                 k += 1
