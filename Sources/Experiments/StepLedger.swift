@@ -16,9 +16,11 @@ import SimKernel
 /// and names compare as `String` keys do (canonical equivalence), so no two paths the text-keyed
 /// statistics kept apart are conflated and none they pooled is split.
 public struct StepLedger: Sendable, Equatable {
-    /// Per slot: its path text (as first spelled) and its statistics, nil until a trial includes it.
+    /// Per slot: its path text (as first spelled) and its statistics, which count only once `present`
+    /// (a trial included the path). Not optionals: a write through one copies the statistics out and back.
     private var texts: [String] = []
-    private var statistics: [StepStatistics?] = []
+    private var statistics: [StepStatistics] = []
+    private var present: [Bool] = []
     private var slotByText: [String: Int] = [:]
     /// Per node: its slot and its own path text (from its own names, which may differ in spelling from the
     /// slot's first one only by canonical equivalence).
@@ -30,28 +32,32 @@ public struct StepLedger: Sendable, Equatable {
     public init() {}
 
     public init(_ steps: [String: StepStatistics]) {
-        for (path, s) in steps { statistics[slot(forText: path)] = s }
+        for (path, s) in steps {
+            let slot = slot(forText: path)
+            statistics[slot] = s
+            present[slot] = true
+        }
     }
 
     /// Every path with statistics, keyed by its text.
     public var byPath: [String: StepStatistics] {
         var out: [String: StepStatistics] = [:]
         out.reserveCapacity(statistics.count)
-        for (slot, s) in statistics.enumerated() { if let s { out[texts[slot]] = s } }
+        for slot in statistics.indices where present[slot] { out[texts[slot]] = statistics[slot] }
         return out
     }
 
-    public var isEmpty: Bool { !statistics.contains { $0 != nil } }
+    public var isEmpty: Bool { !present.contains(true) }
 
     /// Equal when the text-keyed statistics are: the interning order is how one run happened to meet the
     /// paths, not part of the result.
     public static func == (a: StepLedger, b: StepLedger) -> Bool { a.byPath == b.byPath }
 
     public mutating func merge(_ other: StepLedger) {
-        for (slot, s) in other.statistics.enumerated() {
-            guard let s else { continue }
+        for slot in other.statistics.indices where other.present[slot] {
             let mine = self.slot(forText: other.texts[slot])
-            if statistics[mine] == nil { statistics[mine] = s } else { statistics[mine]!.merge(s) }
+            if present[mine] { statistics[mine].merge(other.statistics[slot]) } else { statistics[mine] = other.statistics[slot] }
+            present[mine] = true
         }
     }
 
@@ -66,11 +72,12 @@ public struct StepLedger: Sendable, Equatable {
         var included = [Bool](repeating: false, count: n)
         // The included children of each record, grouped by parent (slot 0: the top) in record order.
         var childCount = [Int](repeating: 0, count: n + 2)
+        // Fields are read one at a time: a copy of a whole record retains its three strings.
         for i in 0..<n {
-            let s = steps[i]
-            nodeOf[i] = node(under: s.parent.map { nodeOf[$0] } ?? -1, named: s.name)
-            included[i] = s.end > window.lowerBound || s.start >= window.lowerBound
-            if included[i] { childCount[(s.parent ?? -1) + 2] += 1 }
+            let parent = steps[i].parent ?? -1
+            nodeOf[i] = node(under: parent < 0 ? -1 : nodeOf[parent], named: steps[i].name)
+            included[i] = steps[i].end > window.lowerBound || steps[i].start >= window.lowerBound
+            if included[i] { childCount[parent + 2] += 1 }
         }
         // childCount[slot + 1] becomes the first position of slot's children.
         for k in 1..<(n + 2) { childCount[k] += childCount[k - 1] }
@@ -107,9 +114,8 @@ public struct StepLedger: Sendable, Equatable {
                 shareOfParent.append(0)
             }
             guard included[i] else { continue }
-            let s = steps[i]
-            lane[p] = lane[p].map { min($0, s.lane) } ?? s.lane
-            seconds[p] += s.duration
+            lane[p] = lane[p].map { min($0, steps[i].lane) } ?? steps[i].lane
+            seconds[p] += steps[i].duration
             shareOfParent[p] += share[i]
         }
         // Pooled per slot (a slot shared by two nodes adds the later one's total to the earlier one's).
@@ -130,8 +136,11 @@ public struct StepLedger: Sendable, Equatable {
         }
         for slot in slots {
             let p = pooled[slot], l = lane[p]!
-            if statistics[slot] == nil { statistics[slot] = StepStatistics(lane: l) }
-            statistics[slot]!.add(seconds[p], share: shareOfParent[p], lane: l)
+            if !present[slot] {
+                statistics[slot] = StepStatistics(lane: l)
+                present[slot] = true
+            }
+            statistics[slot].add(seconds[p], share: shareOfParent[p], lane: l)
         }
     }
 
@@ -185,11 +194,15 @@ public struct StepLedger: Sendable, Equatable {
         return node
     }
 
+    /// Shared by every slot not yet present, so an absent slot allocates nothing.
+    private static let placeholder = StepStatistics(lane: "")
+
     private mutating func slot(forText text: String) -> Int {
         if let s = slotByText[text] { return s }
         let s = texts.count
         texts.append(text)
-        statistics.append(nil)
+        statistics.append(Self.placeholder)
+        present.append(false)
         slotByText[text] = s
         return s
     }

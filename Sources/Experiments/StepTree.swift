@@ -111,10 +111,10 @@ public enum StepAttribution {
             events.removeAll(keepingCapacity: true)
             startG.removeAll(keepingCapacity: true)
             for (k, i) in members.enumerated() {
-                let s = steps[i]
                 startG.append(0)
                 share[i] = 0
-                let a = min(max(s.start, span.lowerBound), span.upperBound), b = min(max(s.end, span.lowerBound), span.upperBound)
+                // Fields one at a time: a copy of a whole record retains its strings.
+                let a = min(max(steps[i].start, span.lowerBound), span.upperBound), b = min(max(steps[i].end, span.lowerBound), span.upperBound)
                 guard b > a else { continue }
                 events.append((a, 1, k))
                 events.append((b, -1, k))

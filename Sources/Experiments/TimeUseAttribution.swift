@@ -21,25 +21,44 @@ public enum TimeUseAttribution {
     /// its uses thousands of times (three leaves per image), and a `TimeUse` key hashes its raw string.
     /// The additions per use happen in the same order as into a dictionary, so every part is the same.
     ///
-    /// The events are sorted once and swept with each running step's nearest running ancestor and count
+    /// The events are ordered once and swept with each running step's nearest running ancestor and count
     /// of running sub-steps kept up to date as steps start and end, so an interval costs one pass over the
     /// steps running in it. That bookkeeping relies on a step starting no earlier than its parent (as
-    /// `Simulation.step` records them); records that break it are split by `referenceSplit`, which finds
-    /// each interval's ancestors afresh.
+    /// `Simulation.step` records them); records that break it go to `referenceSweep`, which finds each
+    /// interval's ancestors afresh.
     static func secondsByOrdinal(_ steps: [StepRecord], window: ClosedRange<Double>) -> (parts: [Double], used: [Bool]) {
         var out = UseParts()
-        var events: [(time: Double, start: Bool, index: Int)] = []
-        events.reserveCapacity(2 * steps.count)
-        var parentsFirst = true
-        for (i, s) in steps.enumerated() {
-            if let p = s.parent, p >= i || steps[p].start > s.start { parentsFirst = false }
-            let a = max(s.start, window.lowerBound), b = min(s.end, window.upperBound)
+        var starts: [(time: Double, start: Bool, index: Int)] = [], ends: [(time: Double, start: Bool, index: Int)] = []
+        starts.reserveCapacity(steps.count)
+        ends.reserveCapacity(steps.count)
+        var parentsFirst = true, startsInOrder = true
+        // Fields one at a time: a copy of a whole record retains its strings.
+        for i in steps.indices {
+            if let p = steps[i].parent, p >= i || steps[p].start > steps[i].start { parentsFirst = false }
+            let a = max(steps[i].start, window.lowerBound), b = min(steps[i].end, window.upperBound)
             guard b > a else { continue }
-            events.append((a, true, i))
-            events.append((b, false, i))
+            if let previous = starts.last, previous.time > a { startsInOrder = false }
+            starts.append((a, true, i))
+            ends.append((b, false, i))
         }
         // Ends before starts at one instant: a step that ends as its successor starts is not running then.
-        events.sort { ($0.time, $0.start ? 1 : 0, $0.index) < ($1.time, $1.start ? 1 : 0, $1.index) }
+        func precedes(_ x: (time: Double, start: Bool, index: Int), _ y: (time: Double, start: Bool, index: Int)) -> Bool {
+            (x.time, x.start ? 1 : 0, x.index) < (y.time, y.start ? 1 : 0, y.index)
+        }
+        var events: [(time: Double, start: Bool, index: Int)]
+        if startsInOrder {
+            // Steps are recorded as they start, so only the ends need sorting; then one merge.
+            ends.sort(by: precedes)
+            events = []
+            events.reserveCapacity(starts.count + ends.count)
+            var i = 0, j = 0
+            while i < starts.count || j < ends.count {
+                if j < ends.count, i == starts.count || precedes(ends[j], starts[i]) { events.append(ends[j]); j += 1 } else { events.append(starts[i]); i += 1 }
+            }
+        } else {
+            events = starts + ends
+            events.sort(by: precedes)
+        }
         guard parentsFirst else { return referenceSweep(steps, events: events, window: window) }
         // The running steps, in start order (a parent before its sub-steps, so its weight is known when
         // theirs are computed); a handful at any instant, so a plain array beats a set here.
