@@ -115,6 +115,20 @@ public enum TimeUseAttribution {
         var running = false
     }
 
+    /// The parts by the reference sweep alone, every event sorted together: what `secondsByOrdinal` must
+    /// equal bit for bit (tests).
+    static func referenceSecondsByOrdinal(_ steps: [StepRecord], window: ClosedRange<Double>) -> (parts: [Double], used: [Bool]) {
+        var events: [(time: Double, start: Bool, index: Int)] = []
+        for (i, s) in steps.enumerated() {
+            let a = max(s.start, window.lowerBound), b = min(s.end, window.upperBound)
+            guard b > a else { continue }
+            events.append((a, true, i))
+            events.append((b, false, i))
+        }
+        events.sort { ($0.time, $0.start ? 1 : 0, $0.index) < ($1.time, $1.start ? 1 : 0, $1.index) }
+        return referenceSweep(steps, events: events, window: window)
+    }
+
     /// The sweep with every interval's ancestors found afresh (`split`), for any order of records.
     static func referenceSweep(_ steps: [StepRecord], events: [(time: Double, start: Bool, index: Int)],
                                window: ClosedRange<Double>) -> (parts: [Double], used: [Bool]) {
