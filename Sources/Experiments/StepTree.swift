@@ -91,24 +91,42 @@ public enum StepAttribution {
     /// Splits `span` among `intervals` (clipped to it): each instant goes in equal parts to the intervals
     /// covering it. With G(t) = ∫ dt / (number running), an interval's part is G(end) − G(start).
     static func attribute(_ intervals: [(Double, Double)], within span: ClosedRange<Double>) -> [Double] {
-        var events: [(time: Double, delta: Int, index: Int)] = []
-        events.reserveCapacity(2 * intervals.count)
-        for (k, iv) in intervals.enumerated() {
-            let a = min(max(iv.0, span.lowerBound), span.upperBound), b = min(max(iv.1, span.lowerBound), span.upperBound)
-            guard b > a else { continue }
-            events.append((a, 1, k))
-            events.append((b, -1, k))
-        }
-        events.sort { ($0.time, $0.delta, $0.index) < ($1.time, $1.delta, $1.index) }
-        var g = 0.0, last = span.lowerBound, running = 0
-        var startG = [Double](repeating: 0, count: intervals.count)
+        let steps = intervals.map { StepRecord(name: "", lane: "", process: "", start: $0.0, end: $0.1, completed: true) }
         var result = [Double](repeating: 0, count: intervals.count)
-        for e in events {
-            if running > 0 { g += (e.time - last) / Double(running) }
-            last = e.time
-            if e.delta > 0 { startG[e.index] = g; running += 1 } else { result[e.index] = g - startG[e.index]; running -= 1 }
-        }
+        var sweep = Sweep()
+        sweep.attribute(Array(steps.indices)[...], of: steps, within: span, into: &result)
         return result
+    }
+
+    /// `attribute`'s sweep with its buffers kept from one parent to the next (a trial has one call per
+    /// step with sub-steps).
+    struct Sweep {
+        private var events: [(time: Double, delta: Int, index: Int)] = []
+        private var startG: [Double] = []
+
+        /// The parts of `span` of the records `members` (in that order, which breaks ties), written at
+        /// their indices in `share`.
+        mutating func attribute(_ members: ArraySlice<Int>, of steps: [StepRecord], within span: ClosedRange<Double>,
+                                into share: inout [Double]) {
+            events.removeAll(keepingCapacity: true)
+            startG.removeAll(keepingCapacity: true)
+            for (k, i) in members.enumerated() {
+                startG.append(0)
+                share[i] = 0
+                // Fields one at a time: a copy of a whole record retains its strings.
+                let a = min(max(steps[i].start, span.lowerBound), span.upperBound), b = min(max(steps[i].end, span.lowerBound), span.upperBound)
+                guard b > a else { continue }
+                events.append((a, 1, k))
+                events.append((b, -1, k))
+            }
+            events.sort { ($0.time, $0.delta, $0.index) < ($1.time, $1.delta, $1.index) }
+            var g = 0.0, last = span.lowerBound, running = 0
+            for e in events {
+                if running > 0 { g += (e.time - last) / Double(running) }
+                last = e.time
+                if e.delta > 0 { startG[e.index] = g; running += 1 } else { share[members[members.startIndex + e.index]] = g - startG[e.index]; running -= 1 }
+            }
+        }
     }
 }
 

@@ -8,7 +8,13 @@ public struct PointState: Sendable, Equatable {
     public var metrics: [String: RunningStatistics]
     public var outcomes: [String: UInt64]
     /// Per step path (`StepPath`): its per-trial total duration and share of its parent, in seconds.
-    public var steps: [String: StepStatistics]
+    /// Built from `stepLedger` on each read: bind it once rather than indexing it in a loop.
+    public var steps: [String: StepStatistics] {
+        get { stepLedger.byPath }
+        set { stepLedger = StepLedger(newValue) }
+    }
+    /// The same statistics indexed by interned path, as trials add to them.
+    public var stepLedger = StepLedger()
     /// `duration_s` of the trials that completed (with or without a restart) only: an aborted trial never
     /// finishes, so it must not count as a short duration in P(finished by t) (`FinishProbability`).
     public var completedDuration = RunningStatistics()
@@ -21,7 +27,6 @@ public struct PointState: Sendable, Equatable {
     public init(metricNames: [String]) {
         metrics = Dictionary(uniqueKeysWithValues: metricNames.map { ($0, RunningStatistics()) })
         outcomes = [:]
-        steps = [:]
     }
 
     public mutating func merge(_ other: PointState) {
@@ -36,9 +41,7 @@ public struct PointState: Sendable, Equatable {
                 deadline = d
             } else { deadline = o }
         }
-        for (k, v) in other.steps {
-            if var mine = steps[k] { mine.merge(v); steps[k] = mine } else { steps[k] = v }
-        }
+        stepLedger.merge(other.stepLedger)
     }
 
     /// Adds one trial.
@@ -61,9 +64,7 @@ public struct PointState: Sendable, Equatable {
             // Every use gets a value in every completed trial (0 when unused), so their means add up.
             for use in TimeUse.allCases { timeUse[use, default: RunningStatistics()].add(uses[use.ordinal]) }
         }
-        for (path, t) in StepAttribution.totals(trial.steps, window: window) {
-            steps[path, default: StepStatistics(lane: t.lane)].add(t.seconds, share: t.shareOfParentSeconds, lane: t.lane)
-        }
+        stepLedger.add(trial.steps, window: window)
     }
 }
 

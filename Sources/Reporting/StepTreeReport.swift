@@ -27,11 +27,12 @@ enum StepTreeReport {
     static func markdown(_ p: PointState) -> String {
         let t = tree(p)
         guard !t.roots.isEmpty else { return "" }
+        let steps = p.steps
         var out = "\n| step | lane | trials | mean (s) | p50 (s) | p95 (s) | share of parent | share of total |\n|---|---|---:|---:|---:|---:|---:|---:|\n"
         func f(_ d: Double?) -> String { d.map { String(format: "%.4g", $0) } ?? "–" }
         func indent(_ depth: Int) -> String { String(repeating: "· ", count: depth) }
         func row(_ n: StepTree.Node) {
-            let s = p.steps[n.path]!.seconds
+            let s = steps[n.path]!.seconds
             out += "| \(indent(StepPath.depth(n.path)))\(markdownEscaped(n.name)) | \(n.lane) | \(n.trials) | \(f(s.mean)) | \(f(s.quantile(0.5))) | \(f(s.quantile(0.95))) | \(percent(n.shareOfParent)) | \(percent(n.shareOfTotal)) |\n"
             n.children.forEach(row)
             if !n.children.isEmpty && n.otherShare > 0.0005 {

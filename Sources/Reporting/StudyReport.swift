@@ -128,7 +128,7 @@ public enum StudyReport {
                 page.addSubsection("Where the time goes\(title.isEmpty ? "" : " at \(title)")")
                 page.addFigure(svg: svg, caption: TimeUseReport.caption)
             }
-            if !p.steps.isEmpty {
+            if !p.stepLedger.isEmpty {
                 page.addSubsection("Time per step\(title.isEmpty ? "" : " at \(title)")")
                 page.addParagraph("Each row is a step's share of its parent (the whole trial at the top level); a step with sub-steps opens to them, and the time inside none of them is its own row, so every level sums to 100 %. Steps in parallel split the time they overlap.")
                 page.addMarkup(StepTreeReport.html(p))
