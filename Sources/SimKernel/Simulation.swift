@@ -328,19 +328,23 @@ public final class Simulation: @unchecked Sendable {
         let i = Int(e.slot)
         switch slots[i].action {
         case .resume:
-            guard let c = slots[i].continuation else { return }
-            slots[i].continuation = nil
-            if let p = slots[i].process?.takeUnretainedValue() {
-                p.removeActive(e.slot)
-            }
-            if slots[i].failure != nil {
-                let failure = slots[i].failure!
-                releaseSlot(i)
-                c.resume(throwing: failure)
-            } else {
-                releaseSlot(i)
-                c.resume()
-            }
+            // One exclusive access to the slot table instead of one uniqueness check per field.
+            let woken: (UnsafeContinuation<Void, any Error>, (any Error)?, Unmanaged<ProcessCore>?)? =
+                slots.withUnsafeMutableBufferPointer { b in
+                    guard let c = b[i].continuation else { return nil }
+                    b[i].continuation = nil
+                    let process = b[i].process
+                    var failure: (any Error)?
+                    if b[i].failure != nil { failure = b[i].failure; b[i].failure = nil }
+                    b[i].generation &+= 1
+                    b[i].process = nil
+                    if case .none = b[i].target {} else { b[i].target = .none }
+                    return (c, failure, process)
+                }
+            guard let (c, failure, process) = woken else { return }
+            freeSlots.append(e.slot)
+            if let p = process?.takeUnretainedValue() { p.removeActive(e.slot) }
+            if let failure { c.resume(throwing: failure) } else { c.resume() }
         case .fire(let sig):
             releaseSlot(i)
             sig.fireFromQueue()
@@ -356,6 +360,7 @@ public final class Simulation: @unchecked Sendable {
     }
 
     func drainReady() {
+        // The common case after a wake-up: exactly one job, run without touching the array's length twice.
         while readyHead < ready.count {
             let r = ready[readyHead]
             readyHead += 1
@@ -364,7 +369,7 @@ public final class Simulation: @unchecked Sendable {
             r.job.runSynchronously(on: core.asUnownedTaskExecutor())
             currentProcess = nil
         }
-        ready.removeAll(keepingCapacity: true)
+        if readyHead == 1 { ready.removeLast() } else { ready.removeAll(keepingCapacity: true) }
         readyHead = 0
         if !finishedCores.isEmpty { finishedCores.removeAll(keepingCapacity: true) }
     }
@@ -459,7 +464,7 @@ public final class ProcessCore: TaskExecutor, @unchecked Sendable {
 
     @inline(__always)
     func removeActive(_ s: Int32) {
-        if activeSlots.count == 1 { activeSlots.removeAll(keepingCapacity: true); return }
+        if activeSlots.count == 1 { activeSlots.removeLast(); return }
         if let k = activeSlots.firstIndex(of: s) {
             activeSlots.swapAt(k, activeSlots.count - 1)
             activeSlots.removeLast()
