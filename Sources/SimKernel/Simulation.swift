@@ -8,6 +8,10 @@
 /// A suspended process parks an `UnsafeContinuation` in a slot; the queue holds plain
 /// (time, sequence, slot, generation) entries.
 ///
+/// A task executor rather than an actor per process: a continuation always resumes through the generic
+/// executor, which reaches this ready queue only through the task's executor preference; a process isolated
+/// to an actor of its own would first resume on the global pool (docs/performance.md, "Kernel resume").
+///
 /// ## Ordering
 /// - Wake-ups at equal times fire in the order they were scheduled (a sequence number breaks ties).
 /// - A process created with `process(_:_:)` starts running when the current job ends, before any further
@@ -360,7 +364,6 @@ public final class Simulation: @unchecked Sendable {
     }
 
     func drainReady() {
-        // The common case after a wake-up: exactly one job, run without touching the array's length twice.
         while readyHead < ready.count {
             let r = ready[readyHead]
             readyHead += 1
@@ -369,6 +372,7 @@ public final class Simulation: @unchecked Sendable {
             r.job.runSynchronously(on: core.asUnownedTaskExecutor())
             currentProcess = nil
         }
+        // One job is the common case after a wake-up: removeLast is a decrement, removeAll a range replacement.
         if readyHead == 1 { ready.removeLast() } else { ready.removeAll(keepingCapacity: true) }
         readyHead = 0
         if !finishedCores.isEmpty { finishedCores.removeAll(keepingCapacity: true) }
@@ -464,6 +468,7 @@ public final class ProcessCore: TaskExecutor, @unchecked Sendable {
 
     @inline(__always)
     func removeActive(_ s: Int32) {
+        // removeLast, not removeAll(keepingCapacity:): the latter is a range replacement on every wake-up.
         if activeSlots.count == 1 { activeSlots.removeLast(); return }
         if let k = activeSlots.firstIndex(of: s) {
             activeSlots.swapAt(k, activeSlots.count - 1)
