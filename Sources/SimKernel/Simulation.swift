@@ -8,6 +8,10 @@
 /// A suspended process parks an `UnsafeContinuation` in a slot; the queue holds plain
 /// (time, sequence, slot, generation) entries.
 ///
+/// A task executor rather than an actor per process: a continuation always resumes through the generic
+/// executor, which reaches this ready queue only through the task's executor preference; a process isolated
+/// to an actor of its own would first resume on the global pool (docs/performance.md, "Kernel resume").
+///
 /// ## Ordering
 /// - Wake-ups at equal times fire in the order they were scheduled (a sequence number breaks ties).
 /// - A process created with `process(_:_:)` starts running when the current job ends, before any further
@@ -328,19 +332,23 @@ public final class Simulation: @unchecked Sendable {
         let i = Int(e.slot)
         switch slots[i].action {
         case .resume:
-            guard let c = slots[i].continuation else { return }
-            slots[i].continuation = nil
-            if let p = slots[i].process?.takeUnretainedValue() {
-                p.removeActive(e.slot)
-            }
-            if slots[i].failure != nil {
-                let failure = slots[i].failure!
-                releaseSlot(i)
-                c.resume(throwing: failure)
-            } else {
-                releaseSlot(i)
-                c.resume()
-            }
+            // One exclusive access to the slot table instead of one uniqueness check per field.
+            let woken: (UnsafeContinuation<Void, any Error>, (any Error)?, Unmanaged<ProcessCore>?)? =
+                slots.withUnsafeMutableBufferPointer { b in
+                    guard let c = b[i].continuation else { return nil }
+                    b[i].continuation = nil
+                    let process = b[i].process
+                    var failure: (any Error)?
+                    if b[i].failure != nil { failure = b[i].failure; b[i].failure = nil }
+                    b[i].generation &+= 1
+                    b[i].process = nil
+                    if case .none = b[i].target {} else { b[i].target = .none }
+                    return (c, failure, process)
+                }
+            guard let (c, failure, process) = woken else { return }
+            freeSlots.append(e.slot)
+            if let p = process?.takeUnretainedValue() { p.removeActive(e.slot) }
+            if let failure { c.resume(throwing: failure) } else { c.resume() }
         case .fire(let sig):
             releaseSlot(i)
             sig.fireFromQueue()
@@ -364,7 +372,8 @@ public final class Simulation: @unchecked Sendable {
             r.job.runSynchronously(on: core.asUnownedTaskExecutor())
             currentProcess = nil
         }
-        ready.removeAll(keepingCapacity: true)
+        // One job is the common case after a wake-up: removeLast is a decrement, removeAll a range replacement.
+        if readyHead == 1 { ready.removeLast() } else { ready.removeAll(keepingCapacity: true) }
         readyHead = 0
         if !finishedCores.isEmpty { finishedCores.removeAll(keepingCapacity: true) }
     }
@@ -459,7 +468,8 @@ public final class ProcessCore: TaskExecutor, @unchecked Sendable {
 
     @inline(__always)
     func removeActive(_ s: Int32) {
-        if activeSlots.count == 1 { activeSlots.removeAll(keepingCapacity: true); return }
+        // removeLast, not removeAll(keepingCapacity:): the latter is a range replacement on every wake-up.
+        if activeSlots.count == 1 { activeSlots.removeLast(); return }
         if let k = activeSlots.firstIndex(of: s) {
             activeSlots.swapAt(k, activeSlots.count - 1)
             activeSlots.removeLast()

@@ -1,5 +1,10 @@
 import Testing
 @testable import SimKernel
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 
 /// Mutable state the test processes write into (one thread: the simulation's).
 final class Log<T>: @unchecked Sendable {
@@ -436,3 +441,54 @@ final class Log<T>: @unchecked Sendable {
 }
 
 private struct StepFault: Error {}
+
+/// The resume path (`Simulation.fire` → continuation → ready queue → `drainReady`): after every wake-up the
+/// resumed process is the current one, on the thread that called `run`, with nothing left parked, and a
+/// slot freed by an interrupt carries neither its failure nor its old wake-up into its next use.
+@Suite struct ResumePathTests {
+    @Test func everyResumeRunsTheResumedProcessOnTheRunThreadWithNothingParked() throws {
+        let sim = Simulation()
+        let log = Log<String>()
+        let cores = Log<ProcessCore>()
+        // `run` is called below on this thread; every process job must run on it.
+        let runThread = pthread_self()
+        for k in 0..<3 {
+            let p = sim.process("camera\(k)") {
+                let me = cores.items[k]
+                for step in 0..<4 {
+                    // Equal wake-up times across the three processes: FIFO by scheduling order.
+                    try await sim.timeout(step == 0 ? Double(k) * 0.25 : 1)
+                    let here = pthread_equal(pthread_self(), runThread) != 0
+                    log.add("\(sim.now) camera\(k) current=\(sim.currentProcess === me) thread=\(here) parked=\(me.activeSlots.count)")
+                }
+            }
+            cores.add(p.core)
+        }
+        try sim.run()
+        let expected = (0..<4).flatMap { step in
+            (0..<3).map { k in "\(Double(k) * 0.25 + Double(step)) camera\(k) current=true thread=true parked=0" }
+        }
+        #expect(log.items == expected)
+        #expect(sim.currentProcess == nil)
+    }
+
+    @Test func aSlotFreedByAnInterruptIsReusedWithoutItsFailureOrItsOldWakeUp() throws {
+        let sim = Simulation()
+        let log = Log<String>()
+        let shutter = sim.process("shutter") {
+            do { try await sim.timeout(10) } catch is Interrupted { log.add("interrupted at \(sim.now)") }
+            // The next wait reuses the freed slot; the stale 10 s entry must not wake it, nor the old failure.
+            try await sim.timeout(20)
+            log.add("closed at \(sim.now)")
+            try await sim.timeout(1)
+            log.add("idle at \(sim.now)")
+        }
+        sim.process("operator") {
+            try await sim.timeout(1)
+            sim.interrupt(shutter, reason: "abort exposure")
+        }
+        try sim.run()
+        #expect(log.items == ["interrupted at 1.0", "closed at 21.0", "idle at 22.0"])
+        #expect(sim.slots.count == sim.freeSlots.count)
+    }
+}
