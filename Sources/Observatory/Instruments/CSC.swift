@@ -119,9 +119,10 @@ public final class CSCStateMachine {
         }
     }
 
-    /// `assert_enabled`: a command that needs ENABLED.
-    public func requireEnabled(for command: String) throws {
-        guard state == .enabled else { throw CSCCommandRejected(csc: name, command: command, state: state) }
+    /// `assert_enabled`: a command that needs ENABLED. The command's text is only built for the refusal:
+    /// LATISS asserts its group before every image, and an interpolated text per image cost more than the check.
+    public func requireEnabled(for command: @autoclosure () -> String) throws {
+        guard state == .enabled else { throw CSCCommandRejected(csc: name, command: command(), state: state) }
     }
 
     /// Sets the state a trial starts in (an instrument setting), with no command sent.

@@ -87,8 +87,14 @@ public struct ATFlatScreen: Sendable {
     /// Photon rate per pixel at the detector (ph s⁻¹ px⁻¹, before QE).
     public func photonsPerSecondPerPixel(filter: String, grating: String, lamp: LampState,
                                          trueDomeAzimuthDegrees: Double) throws -> Double {
-        sdssrPhotonsPerSecondPerPixel * (try throughput(filter: filter, grating: grating))
-            * lampFactor(lamp) * alignmentFactor(trueDomeAzimuthDegrees: trueDomeAzimuthDegrees)
+        photonsPerSecondPerPixel(throughput: try throughput(filter: filter, grating: grating), lamp: lamp,
+                                 trueDomeAzimuthDegrees: trueDomeAzimuthDegrees)
+    }
+
+    /// The same rate for a pair's `throughput(filter:grating:)` already looked up: a session asks at every
+    /// flat, and the pair's element names need not be looked up again each time.
+    public func photonsPerSecondPerPixel(throughput: Double, lamp: LampState, trueDomeAzimuthDegrees: Double) -> Double {
+        sdssrPhotonsPerSecondPerPixel * throughput * lampFactor(lamp) * alignmentFactor(trueDomeAzimuthDegrees: trueDomeAzimuthDegrees)
     }
 }
 

@@ -366,9 +366,35 @@ final class LATISSRun {
 extension Contingency {
     /// True when this contingency's `when` selects a LATISS image: every field it gives matches.
     func watches(_ imageType: String, filter: String, grating: String, seconds: Double) -> Bool {
-        (when.optionalString("image_type").map { $0 == imageType } ?? true)
-            && (when.optionalString("filter").map { $0 == filter } ?? true)
-            && (when.optionalString("grating").map { $0 == grating } ?? true)
-            && (when.optionalDouble("exp_time").map { $0 == seconds } ?? true)
+        LATISSImageWatch(self).matches(imageType, filter: filter, grating: grating, seconds: seconds)
+    }
+}
+
+/// A contingency's `when` on LATISS images with its fields read once: a session asks at every image
+/// whether a check watches it, and each field read from `when` is a String-keyed lookup.
+struct LATISSImageWatch {
+    /// The fields `when` gives (nil: any image).
+    let imageType: String?
+    let filter: String?
+    let grating: String?
+    let seconds: Double?
+    /// The contingency's threshold: a watched image below it fails the check.
+    let belowADU: Double
+
+    init(_ contingency: Contingency) {
+        let when = contingency.when
+        imageType = when.optionalString("image_type")
+        filter = when.optionalString("filter")
+        grating = when.optionalString("grating")
+        seconds = when.optionalDouble("exp_time")
+        belowADU = contingency.belowADU
+    }
+
+    /// True when every field it gives matches the image.
+    func matches(_ imageType: String, filter: String, grating: String, seconds: Double) -> Bool {
+        (self.imageType.map { $0 == imageType } ?? true)
+            && (self.filter.map { $0 == filter } ?? true)
+            && (self.grating.map { $0 == grating } ?? true)
+            && (self.seconds.map { $0 == seconds } ?? true)
     }
 }

@@ -24,6 +24,18 @@ public final class LATISSSession {
     let amplifierCount: Int
     /// Every CSC of `LATISSCSCs`, by name; ATWhiteLight's is the lamp model's own.
     public let cscs: [String: CSCStateMachine]
+    /// The ATCS and LATISS groups' machines in `LATISSCSCs` order, and ATSpectrograph's, looked up once:
+    /// the LATISS group is asserted before every image and ATSpectrograph at every wheel move, where a
+    /// lookup by name cost a String-keyed dictionary probe per CSC.
+    let atcsGroup: [CSCStateMachine]
+    let latissGroup: [CSCStateMachine]
+    let atSpectrograph: [CSCStateMachine]
+    /// `settings.contingencies`' image selections in the same order, their `when` fields read once.
+    let imageWatches: [LATISSImageWatch]
+    /// The flat screen's throughput of each (filter, grating) pair the trial has lit, in first-use order:
+    /// every flat needs it, and `ATFlatScreen.throughput` looks each element up by name. `screen` never
+    /// changes during a trial, so an entry never goes stale; a trial uses a handful of pairs.
+    var pairThroughputs: [(filter: String, grating: String, throughput: Double)] = []
 
     /// The contingency whose check failed: the running sequence stops at once (scripts test `stopped`
     /// after every image) and the run's response takes over.
@@ -73,6 +85,11 @@ public final class LATISSSession {
             cscs[entry.name] = machine
         }
         self.cscs = cscs
+        // A name with no machine is skipped, as `requireEnabled(_:for:)` by name skips it.
+        atcsGroup = LATISSCSCs.atcsGroup.compactMap { cscs[$0] }
+        latissGroup = LATISSCSCs.latissGroup.compactMap { cscs[$0] }
+        atSpectrograph = ["ATSpectrograph"].compactMap { cscs[$0] }
+        imageWatches = settings.contingencies.map(LATISSImageWatch.init)
     }
 
     // MARK: Devices
@@ -80,7 +97,7 @@ public final class LATISSSession {
     /// The filter and grating wheels (make_latiss_calibrations' and take_image_latiss' `filter`/`grating`);
     /// a jammed wheel is recovered and the move retried, twice at most.
     public func setInstrument(filter: String, grating: String) async throws {
-        try requireEnabled(["ATSpectrograph"], for: "changeFilter/changeDisperser")
+        try requireEnabled(atSpectrograph, for: "changeFilter/changeDisperser")
         var attempt = 0
         while true {
             do {
@@ -108,8 +125,13 @@ public final class LATISSSession {
 
     /// A group's `assert_all_enabled` before a command that needs it (ts_observatory_control: ATCS before
     /// prepare_for_flatfield, LATISS before every image); the first CSC not ENABLED refuses.
-    public func requireEnabled(_ names: [String], for command: String) throws {
-        for name in names { try cscs[name]?.requireEnabled(for: command) }
+    public func requireEnabled(_ names: [String], for command: @autoclosure () -> String) throws {
+        for name in names { try cscs[name]?.requireEnabled(for: command()) }
+    }
+
+    /// The same for a group already resolved to its machines (`atcsGroup`, `latissGroup`).
+    func requireEnabled(_ group: [CSCStateMachine], for command: @autoclosure () -> String) throws {
+        for machine in group { try machine.requireEnabled(for: command()) }
     }
 
     // MARK: Images
@@ -123,13 +145,24 @@ public final class LATISSSession {
             let progress = (sim.now - since) / wl.parameters.warmupSeconds
             lamp = progress >= 1 ? .on : .warming(progress: progress)
         }
-        return try screen.photonsPerSecondPerPixel(filter: filter, grating: grating, lamp: lamp,
-                                                   trueDomeAzimuthDegrees: auxTel.atDome.trueAzimuthDegrees) * wl.fluxFactor
+        return screen.photonsPerSecondPerPixel(throughput: try throughput(filter: filter, grating: grating), lamp: lamp,
+                                               trueDomeAzimuthDegrees: auxTel.atDome.trueAzimuthDegrees) * wl.fluxFactor
     }
 
-    /// The first contingency that watches an image of this kind.
-    func watcher(_ type: ImageType, seconds: Double, filter: String, grating: String) -> Contingency? {
-        settings.contingencies.first { $0.watches(type.rawValue, filter: filter, grating: grating, seconds: seconds) }
+    /// `ATFlatScreen.throughput` of the pair, from `pairThroughputs` after its first flat. An unknown name
+    /// is never kept, so it throws at every flat as the screen does.
+    func throughput(filter: String, grating: String) throws -> Double {
+        for pair in pairThroughputs where pair.filter == filter && pair.grating == grating { return pair.throughput }
+        let throughput = try screen.throughput(filter: filter, grating: grating)
+        pairThroughputs.append((filter, grating, throughput))
+        return throughput
+    }
+
+    /// The first contingency that watches an image of this kind, as its index in `settings.contingencies`
+    /// (the contingency itself is copied only when its check fails).
+    func watcher(_ type: ImageType, seconds: Double, filter: String, grating: String) -> Int? {
+        let imageType = type.rawValue
+        return imageWatches.firstIndex { $0.matches(imageType, filter: filter, grating: grating, seconds: seconds) }
     }
 
     /// One image: exposure plus readout on the camera (LATISSCameraTiming: the LATISS shutter's travel is
@@ -141,10 +174,10 @@ public final class LATISSSession {
     /// reads the counts of its last image, as latiss_take_twilight_flats does).
     public func takeImage(_ type: ImageType, seconds: Double, filter: String, grating: String, reason: String? = nil,
                           counts: Bool = true, sky: Illumination? = nil, measured: Bool = false) async throws -> ExposureResult? {
-        try requireEnabled(LATISSCSCs.latissGroup, for: "take_imgtype \(type.rawValue)")
+        try requireEnabled(latissGroup, for: "take_imgtype \(type.rawValue)")
         let start = sim.now
         let illumination = try sky ?? Illumination(photonsPerSecondPerPixel: type == .flat ? try photonRate(filter: filter, grating: grating) : 0)
-        let watcher = settings.contingencies.isEmpty ? nil : watcher(type, seconds: seconds, filter: filter, grating: grating)
+        let watcher = imageWatches.isEmpty ? nil : watcher(type, seconds: seconds, filter: filter, grating: grating)
         // Overhead, exposure, readout as three leaves of the step tree (one time use each); the readout ends
         // at start + the image's time exactly, where one uncut wait did.
         let parts = settings.controlTiming.imageParts(exposureSeconds: seconds, stream: overheadStream)
@@ -172,11 +205,12 @@ public final class LATISSSession {
         if let watcher {
             let level = result.medianPostISRADU
             if counts { pendingLevels.append(level) }
-            if level < watcher.belowADU {
+            if level < imageWatches[watcher].belowADU {
+                let failed = settings.contingencies[watcher]
                 watchedLevels = [level]
                 pendingLevels = []
-                triggered = watcher
-                record(watcher.note, level)
+                triggered = failed
+                record(failed.note, level)
             }
         }
         return result

@@ -156,7 +156,7 @@ public struct LATISSTakeTwilightFlats: Action {
             throw ProcedureAbort(cause: "sun_distance", metrics: [:])
         }
         try await sim.step("point telescope towards an empty patch of sky", lane: "ATMount", use: .mechanism) {
-            try session.requireEnabled(LATISSCSCs.atcsGroup, for: "point_azel")
+            try session.requireEnabled(session.atcsGroup, for: "point_azel")
             try await TwilightTelescope.point(session.auxTel, simulation: sim, azimuth: azimuth, elevation: elevation)
             try await session.setInstrument(filter: filterName, grating: gratingName)
         }

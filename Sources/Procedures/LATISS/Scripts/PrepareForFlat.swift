@@ -7,7 +7,7 @@ public struct PrepareForFlat: Action {
     public init(configuration: ActionConfiguration) throws {}
     public func run(in session: LATISSSession) async throws {
         // ATCS.prepare_for_flatfield begins with assert_all_enabled (ts_observatory_control atcs.py).
-        try session.requireEnabled(LATISSCSCs.atcsGroup, for: "prepare_for_flatfield")
+        try session.requireEnabled(session.atcsGroup, for: "prepare_for_flatfield")
         try await session.auxTel.prepareForFlat()
     }
 }
