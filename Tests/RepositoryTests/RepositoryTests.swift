@@ -135,4 +135,28 @@ import Testing
             }
         }
     }
+
+    /// On two threads `obsim run` builds report.html beside state.json, summary.json and summary.md; the
+    /// folder must hold the same bytes as a one-thread run's (run.json alone carries the host and the clock).
+    @Test func aTwoThreadReportFolderIsTheOneThreadOne() throws {
+        guard FileManager.default.isExecutableFile(atPath: Self.obsim) else {
+            Issue.record("obsim is not built at \(Self.obsim) (swift build --build-tests builds it)")
+            return
+        }
+        let base = FileManager.default.temporaryDirectory.appendingPathComponent("obsim-threads-\(getpid())-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: base) }
+        var folders: [URL] = []
+        for threads in [1, 2] {
+            let out = base.appendingPathComponent("t\(threads)")
+            let r = try Self.run(Self.obsim, ["run", "Scenarios/twilight-flats-latiss.yaml", "--trials", "3", "--threads", "\(threads)",
+                                              "--out", out.path], cwd: Self.root)
+            #expect(r.status == 0, "obsim run --threads \(threads) exited \(r.status): \(r.stderr)")
+            folders.append(out)
+        }
+        for name in ["report.html", "state.json", "summary.json", "summary.md", "trials.csv"] {
+            let one = FileManager.default.contents(atPath: folders[0].appendingPathComponent(name).path)
+            let two = FileManager.default.contents(atPath: folders[1].appendingPathComponent(name).path)
+            #expect(one != nil && one == two, "\(name) differs between 1 and 2 threads")
+        }
+    }
 }
