@@ -10,11 +10,11 @@ import SimKernel
 /// distinct path text is a *slot* whose statistics live in an array. Texts are built once per node, and
 /// the text-keyed dictionary only when a report or state file asks for it.
 ///
-/// The numbers are those of `StepAttribution.totals` added to a dictionary keyed by its texts, bit for
-/// bit: a path's per-trial total adds its records' durations and shares in record order, paths whose
-/// texts coincide (a name holding the separator) are pooled in the order the trial first reaches them,
-/// and names compare as `String` keys do (canonical equivalence), so no two paths the text-keyed
-/// statistics kept apart are conflated and none they pooled is split.
+/// The numbers are those of the per-trial text-keyed reduction this replaced (kept in the tests as
+/// `ReferenceStepAttribution`), bit for bit: a path's per-trial total adds its records' durations and
+/// shares in record order, paths whose texts coincide (a name holding the separator) are pooled in the
+/// order the trial first reaches them, and names compare as `String` keys do (canonical equivalence), so
+/// no two paths the text-keyed statistics kept apart are conflated and none they pooled is split.
 public struct StepLedger: Sendable, Equatable {
     /// Per slot: its path text (as first spelled) and its statistics, which count only once `present`
     /// (a trial included the path). Not optionals: a write through one copies the statistics out and back.
@@ -62,7 +62,7 @@ public struct StepLedger: Sendable, Equatable {
     }
 
     /// Adds one trial: per path, its total over the records that end after `window.lowerBound` and its
-    /// share of the parents' spans (`StepAttribution.totals`).
+    /// share of the parents' spans (`StepAttribution.Sweep`).
     public mutating func add(_ steps: [StepRecord], window: ClosedRange<Double>) {
         let n = steps.count
         guard n > 0 else { return }

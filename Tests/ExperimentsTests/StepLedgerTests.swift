@@ -8,11 +8,11 @@ import Testing
 /// incremental time-use sweep against the one that searches each interval's ancestors afresh: both must
 /// agree bit for bit, since summary.json may not change.
 @Suite struct StepLedgerTests {
-    /// Per trial `StepAttribution.totals` into a dictionary by path text, as `PointState.add` did.
+    /// Per trial `ReferenceStepAttribution.totals` into a dictionary by path text, as `PointState.add` did.
     static func reference(_ trials: [(steps: [StepRecord], window: ClosedRange<Double>)]) -> [String: StepStatistics] {
         var out: [String: StepStatistics] = [:]
         for (steps, window) in trials {
-            for (path, t) in StepAttribution.totals(steps, window: window) {
+            for (path, t) in ReferenceStepAttribution.totals(steps, window: window) {
                 out[path, default: StepStatistics(lane: t.lane)].add(t.seconds, share: t.shareOfParentSeconds, lane: t.lane)
             }
         }
