@@ -133,6 +133,19 @@ import Testing
         #expect(try steps("[BLOCK-309]", initial: "[[OCPS:1, OFFLINE]]").result.outcome == .aborted("csc_state"))
     }
 
+    /// The dome scripts assert ATDome by name (home_dome.py, slew_dome.py): a DISABLED dome refuses homeAzimuth.
+    @Test func homeDomeNeedsATDomeEnabled() throws {
+        let block = "name: b\nprogram: BLOCK-1\nscripts:\n  - name: auxtel/atdome/home_dome.py\n"
+        func outcome(_ initial: String) throws -> TrialResult {
+            let (d, dir) = try sequenceProblems(scenario: "name: s\nprocedure: latiss\nrun: [BLOCK-1]\ninstrument: {csc_initial_states: \(initial)}\n"
+                                                + "study: {trials: 1, detector: timing}\n", files: ["BLOCK-1.yaml": block])
+            #expect(d.isEmpty, "\(d)")
+            return try runTrial(documentTiming(try ScenarioLoader.load(path: dir + "/s.yaml"))).result
+        }
+        #expect(try outcome("[[ATDome, ENABLED]]").outcome == .completed)
+        #expect(try outcome("[[ATDome, DISABLED]]").outcome == .aborted("csc_state"))
+    }
+
     @Test func faultCannotBeAskedForAndCSCsMustBeKnown() throws {
         for (data, path) in [("[[ATWhiteLight, FAULT]]", "BLOCK-1.scripts[0].parameters.data[0][1]"),
                              ("[[ATWhitelight, ENABLED]]", "BLOCK-1.scripts[0].parameters.data[0][0]")] {

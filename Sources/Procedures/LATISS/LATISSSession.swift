@@ -125,8 +125,9 @@ public final class LATISSSession {
 
     /// A group's `assert_all_enabled` before a command that needs it (ts_observatory_control: ATCS before
     /// prepare_for_flatfield, LATISS before every image); the first CSC not ENABLED refuses.
+    /// A name with no machine is skipped.
     public func requireEnabled(_ names: [String], for command: @autoclosure () -> String) throws {
-        for name in names { try cscs[name]?.requireEnabled(for: command()) }
+        try requireEnabled(names.compactMap { cscs[$0] }, for: command())
     }
 
     /// The same for a group already resolved to its machines (`atcsGroup`, `latissGroup`).
@@ -177,7 +178,7 @@ public final class LATISSSession {
         try requireEnabled(latissGroup, for: "take_imgtype \(type.rawValue)")
         let start = sim.now
         let illumination = try sky ?? Illumination(photonsPerSecondPerPixel: type == .flat ? try photonRate(filter: filter, grating: grating) : 0)
-        let watcher = imageWatches.isEmpty ? nil : watcher(type, seconds: seconds, filter: filter, grating: grating)
+        let watcher = watcher(type, seconds: seconds, filter: filter, grating: grating)
         // Overhead, exposure, readout as three leaves of the step tree (one time use each); the readout ends
         // at start + the image's time exactly, where one uncut wait did.
         let parts = settings.controlTiming.imageParts(exposureSeconds: seconds, stream: overheadStream)
