@@ -293,14 +293,20 @@ public final class Simulation: @unchecked Sendable {
 
     @inline(__always)
     func releaseSlot(_ i: Int) {
-        slots[i].generation &+= 1
-        slots[i].process = nil
+        Self.vacate(&slots[i])
+        freeSlots.append(Int32(i))
+    }
+
+    /// Empties a slot for its next use; any queue entry still naming it goes stale (the generation).
+    @inline(__always)
+    static func vacate(_ slot: inout Slot) {
+        slot.generation &+= 1
+        slot.process = nil
         // Only touch the reference-counted fields when they hold something: the common timeout slot
         // never does, and unconditional stores would release on every event.
-        if slots[i].failure != nil { slots[i].failure = nil }
-        if case .none = slots[i].target {} else { slots[i].target = .none }
-        if case .resume = slots[i].action {} else { slots[i].action = .resume }
-        freeSlots.append(Int32(i))
+        if slot.failure != nil { slot.failure = nil }
+        if case .none = slot.target {} else { slot.target = .none }
+        if case .resume = slot.action {} else { slot.action = .resume }
     }
 
     @inline(__always)
@@ -340,9 +346,7 @@ public final class Simulation: @unchecked Sendable {
                     let process = b[i].process
                     var failure: (any Error)?
                     if b[i].failure != nil { failure = b[i].failure; b[i].failure = nil }
-                    b[i].generation &+= 1
-                    b[i].process = nil
-                    if case .none = b[i].target {} else { b[i].target = .none }
+                    Self.vacate(&b[i])
                     return (c, failure, process)
                 }
             guard let (c, failure, process) = woken else { return }
