@@ -81,12 +81,6 @@ public indirect enum JSONValue: Sendable, Equatable {
         }
     }
 
-    static func quote(_ s: String) -> String {
-        var out: [UInt8] = []
-        quote(s, into: &out)
-        return String(decoding: out, as: UTF8.self)
-    }
-
     /// Appends `s` quoted, escaping on the UTF-8 bytes (every byte of a multi-byte scalar is ≥ 0x80).
     static func quote(_ s: String, into out: inout [UInt8]) {
         out.append(UInt8(ascii: "\""))

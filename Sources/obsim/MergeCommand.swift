@@ -63,9 +63,9 @@ struct Merge: ParsableCommand {
             csv.append(Data((i == 0 ? text : String(text.drop { $0 != "\n" }.dropFirst())).utf8))
         }
         try csv.write(to: folder.file("trials.csv"))
-        try ReportWriter.write(merged, description: "", into: folder)
+        try ReportWriter.write(merged, description: "", into: folder.temporary)
         if let study {
-            try ReportWriter.writeHTML(merged, scenario: study, into: folder)
+            try ReportWriter.writeHTML(merged, scenario: study, into: folder.temporary)
         } else {
             try Data(StudyReport.html(merged, description: "", detail: nil).utf8).write(to: folder.file("report.html"))
         }

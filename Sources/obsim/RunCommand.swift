@@ -241,10 +241,6 @@ struct Run: ParsableCommand {
 
 /// The files every report folder holds besides trials.csv and run.json.
 enum ReportWriter {
-    static func write(_ state: StudyState, description: String, into folder: ReportFolder) throws {
-        try write(state, description: description, into: folder.temporary)
-    }
-
     static func write(_ state: StudyState, description: String, into directory: URL) throws {
         try StateFile.write(state, to: directory.appendingPathComponent("state.json"))
         try Data(SummaryJSON.json(state).bytes()).write(to: directory.appendingPathComponent("summary.json"))
@@ -253,10 +249,6 @@ enum ReportWriter {
 
     /// report.html: needs trials.csv (already in the folder) to pick the median trial, which is re-run
     /// (same seed and trial index, so the same trial) for the Gantt timeline and the series plots.
-    static func writeHTML(_ state: StudyState, scenario: Scenario, into folder: ReportFolder, withTimeline: Bool = true) throws {
-        try writeHTML(state, scenario: scenario, into: folder.temporary, withTimeline: withTimeline)
-    }
-
     static func writeHTML(_ state: StudyState, scenario: Scenario, into directory: URL, withTimeline: Bool = true) throws {
         var detail: StudyReport.DetailTrial?
         if withTimeline, let t = try StudyReport.medianTrial(csvFile: directory.appendingPathComponent("trials.csv"), state: state) {

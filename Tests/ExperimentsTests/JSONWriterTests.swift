@@ -32,6 +32,6 @@ import Testing
         #expect(text.contains(#""a \"quoted\" \\ path\nnew\tline\r\u0001\u001f − Sun −12° › ñ 😀""#))
         let parsed = try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: String]
         #expect(parsed == [tricky: tricky])
-        #expect(JSONValue.quote("plain") == "\"plain\"")
+        #expect(JSONValue.string("plain").text() == "\"plain\"\n")
     }
 }
