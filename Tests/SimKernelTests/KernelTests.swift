@@ -492,3 +492,85 @@ private struct StepFault: Error {}
         #expect(sim.slots.count == sim.freeSlots.count)
     }
 }
+
+/// A wait whose wake-up would be the next event continues without suspending (`Simulation.isNextToRun`).
+/// It must be indistinguishable from suspending and being resumed: the clock, the order of equal times, the
+/// run's limit, processes not yet started and cancellation all behave as on the suspending path.
+@Suite struct DirectResumeTests {
+    @Test func aLoneProcessNeverSuspendsAndKeepsNoWakeUps() throws {
+        let sim = Simulation()
+        let log = Log<Double>()
+        let scheduled = Log<Int>()
+        sim.process("filter wheel") {
+            for _ in 0..<10 {
+                try await sim.timeout(1.5)
+                log.add(sim.now)
+                scheduled.add(sim.scheduledCount)
+            }
+        }
+        try sim.run()
+        #expect(log.items == (1...10).map { 1.5 * Double($0) })
+        #expect(sim.directResumes == 10)
+        #expect(scheduled.items.allSatisfy { $0 == 0 })
+        #expect(sim.slots.isEmpty)
+    }
+
+    @Test func anEqualTimeWakeUpScheduledEarlierStillRunsFirst() throws {
+        let sim = Simulation()
+        let log = Log<String>()
+        sim.process("dome") { try await sim.timeout(1); log.add("dome at \(sim.now)") }
+        sim.process("camera") {
+            try await sim.timeout(0.5)  // the dome's 1.0 is later: continues at once
+            try await sim.timeout(0.5)  // 1.0, equal to the dome's, which was scheduled first
+            log.add("camera at \(sim.now)")
+        }
+        try sim.run()
+        #expect(log.items == ["dome at 1.0", "camera at 1.0"])
+        #expect(sim.directResumes == 1)
+    }
+
+    @Test func aWaitUntilAnEqualTimeScheduledEarlierStillRunsSecond() throws {
+        let sim = Simulation()
+        let log = Log<String>()
+        sim.process("dome") { try await sim.timeout(2); log.add("dome") }
+        sim.process("camera") { try await sim.wait(until: 2); log.add("camera") }
+        try sim.run()
+        #expect(log.items == ["dome", "camera"])
+        #expect(sim.directResumes == 0)
+    }
+
+    @Test func aWakeUpAtOrPastTheRunLimitWaitsForTheNextRun() throws {
+        let sim = Simulation()
+        let log = Log<Double>()
+        sim.process("shutter") {
+            for _ in 0..<3 { try await sim.timeout(2); log.add(sim.now) }
+        }
+        try sim.run(until: 4)  // the wake-up at 2 continues at once; the one at exactly 4 must not run
+        #expect(log.items == [2])
+        #expect(sim.now == 4)
+        try sim.run()
+        #expect(log.items == [2, 4, 6])
+        #expect(sim.directResumes == 2)
+    }
+
+    @Test func aProcessStartedEarlierButNotYetRunGoesFirst() throws {
+        let sim = Simulation()
+        let log = Log<String>()
+        sim.process("mount") { try await sim.timeout(1); log.add("mount at \(sim.now)") }
+        sim.process("dome") { log.add("dome at \(sim.now)") }
+        try sim.run()
+        #expect(log.items == ["dome at 0.0", "mount at 1.0"])
+    }
+
+    @Test func aCancelledStudyStopsBeforeTheNextWakeUp() throws {
+        let sim = Simulation()
+        let log = Log<Double>()
+        sim.isCancelled = { true }
+        sim.process("flats") {
+            for _ in 0..<1000 { try await sim.timeout(1); log.add(sim.now) }
+        }
+        #expect(throws: Simulation.SimulationCancelled.self) { try sim.run() }
+        #expect(log.items.isEmpty)
+        #expect(sim.now == 0)
+    }
+}
