@@ -5,7 +5,11 @@
 import PackageDescription
 import Foundation
 
-let strict: [SwiftSetting] = [.swiftLanguageMode(.v6)]
+/// Nonisolated async functions run on their caller's executor (SE-0461) instead of hopping to the generic
+/// executor on entry and back after every call: a process calls a few thousand of them per trial that never
+/// suspend, and each hop was a task switch with an executor-preference look-up (docs/performance.md,
+/// "Kernel resume").
+let strict: [SwiftSetting] = [.swiftLanguageMode(.v6), .enableUpcomingFeature("NonisolatedNonsendingByDefault")]
 
 let package = Package(
     name: "Obsim",
