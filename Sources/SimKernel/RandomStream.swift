@@ -36,20 +36,29 @@ public final class RandomStream {
             GeneratorPool.genrand19650218.withUnsafeBufferPointer { seeded in
                 _ = mt.initialize(from: seeded)
             }
+            // mt19937ar.c's arithmetic is on 32-bit words: wrapping UInt32 operations give the same words as
+            // its 64-bit-then-masked ones, and the running previous word stays in a register.
             let n = 624
-            var i = 1, j = 0
-            for _ in 0..<max(n, key.count) {
-                let prev = mt[i - 1]
-                mt[i] = ((mt[i] ^ ((prev ^ (prev >> 30)) &* 1_664_525)) &+ UInt(key[j]) &+ UInt(j)) & 0xFFFF_FFFF
-                i += 1; j += 1
-                if i >= n { mt[0] = mt[n - 1]; i = 1 }
-                if j >= key.count { j = 0 }
-            }
-            for _ in 0..<(n - 1) {
-                let prev = mt[i - 1]
-                mt[i] = ((mt[i] ^ ((prev ^ (prev >> 30)) &* 1_566_083_941)) &- UInt(i)) & 0xFFFF_FFFF
-                i += 1
-                if i >= n { mt[0] = mt[n - 1]; i = 1 }
+            let words = mt.baseAddress!
+            key.withUnsafeBufferPointer { k in
+                let keyWords = k.baseAddress!, m = k.count
+                var i = 1, j = 0
+                var prev = UInt32(truncatingIfNeeded: words[0])
+                for _ in 0..<max(n, m) {
+                    prev = (UInt32(truncatingIfNeeded: words[i]) ^ ((prev ^ (prev >> 30)) &* 1_664_525)) &+ keyWords[j]
+                        &+ UInt32(truncatingIfNeeded: j)
+                    words[i] = UInt(prev)
+                    i &+= 1; j &+= 1
+                    if i >= n { words[0] = words[n - 1]; i = 1 }
+                    if j >= m { j = 0 }
+                }
+                for _ in 0..<(n - 1) {
+                    prev = (UInt32(truncatingIfNeeded: words[i]) ^ ((prev ^ (prev >> 30)) &* 1_566_083_941))
+                        &- UInt32(truncatingIfNeeded: i)
+                    words[i] = UInt(prev)
+                    i &+= 1
+                    if i >= n { words[0] = words[n - 1]; i = 1 }
+                }
             }
             mt[0] = 0x8000_0000
         }
