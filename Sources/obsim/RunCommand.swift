@@ -241,10 +241,24 @@ struct Run: ParsableCommand {
 
 /// The files every report folder holds besides trials.csv and run.json.
 enum ReportWriter {
+    /// The files besides report.html, in the order a one-thread run writes them; each is built from the
+    /// state alone.
+    enum File: Int, CaseIterable {
+        case state, summaryJSON, summaryMarkdown
+    }
+
+    /// state.json, summary.json and summary.md.
     static func write(_ state: StudyState, description: String, into directory: URL) throws {
-        try StateFile.write(state, to: directory.appendingPathComponent("state.json"))
-        try Data(SummaryJSON.json(state).bytes()).write(to: directory.appendingPathComponent("summary.json"))
-        try Data(SummaryMarkdown.text(state, description: description).utf8).write(to: directory.appendingPathComponent("summary.md"))
+        for file in File.allCases { try write(file, state, description: description, into: directory) }
+    }
+
+    static func write(_ file: File, _ state: StudyState, description: String, into directory: URL) throws {
+        switch file {
+        case .state: try StateFile.write(state, to: directory.appendingPathComponent("state.json"))
+        case .summaryJSON: try Data(SummaryJSON.json(state).bytes()).write(to: directory.appendingPathComponent("summary.json"))
+        case .summaryMarkdown:
+            try Data(SummaryMarkdown.text(state, description: description).utf8).write(to: directory.appendingPathComponent("summary.md"))
+        }
     }
 
     /// report.html: needs trials.csv (already in the folder) to pick the median trial, which is re-run
@@ -261,8 +275,11 @@ enum ReportWriter {
                                   twilightClock: TwilightPlanningClock.of(scenario)).utf8).write(to: directory.appendingPathComponent("report.html"))
     }
 
-    /// Both of the above. With two or more threads the page is built beside the JSON files: neither reads the
-    /// other, each writes its own files, and a year map's report is otherwise a serial second after its trials.
+    /// Every file. With two or more threads the files are built side by side, each thread taking the next
+    /// file when it is done with one: neither reads another's file, so the bytes are a one-thread run's. The
+    /// two largest (report.html, which re-runs the median trial, and summary.json) are handed out first, so
+    /// the small ones fill in behind them; one thread writing state.json, summary.json and summary.md while
+    /// the other built the page left the page's thread idle for a third of a year map's report.
     static func writeAll(_ state: StudyState, scenario: Scenario, into folder: ReportFolder, withTimeline: Bool, threads: Int) throws {
         let directory = folder.temporary
         guard threads > 1 else {
@@ -270,13 +287,15 @@ enum ReportWriter {
             try writeHTML(state, scenario: scenario, into: directory, withTimeline: withTimeline)
             return
         }
+        // nil is the page, which a one-thread run writes last.
+        let order: [File?] = [nil, .summaryJSON, .state, .summaryMarkdown]
         let errors = Mutex<[Int: any Error]>([:])
-        DispatchQueue.concurrentPerform(iterations: 2) { part in
+        DispatchQueue.concurrentPerform(iterations: order.count) { k in
             do {
-                if part == 0 { try write(state, description: scenario.description, into: directory) }
+                if let file = order[k] { try write(file, state, description: scenario.description, into: directory) }
                 else { try writeHTML(state, scenario: scenario, into: directory, withTimeline: withTimeline) }
             } catch {
-                errors.withLock { $0[part] = error }
+                errors.withLock { $0[order[k]?.rawValue ?? File.allCases.count] = error }
             }
         }
         // The same error a one-thread run would have thrown first.
