@@ -642,8 +642,12 @@ class Trial:
         expected = mean_e / GAINS + m.bias_mean
         measured = expected + self.rng.standard_normal(16) * np.sqrt(temporal / m.npix)
         post_isr = measured - m.bias_mean
-        return {"post_isr": post_isr, "variance": temporal + pattern, "saturated": clipped,
-                "level": float(np.median(post_isr))}
+        # The median over amplifiers, from a sort: np.median's generality costs ten times the sort on
+        # 16 values, and this is the line every frame runs.
+        s = np.sort(post_isr)
+        half = s.size // 2
+        level = float(s[half]) if s.size % 2 else 0.5 * float(s[half - 1] + s[half])
+        return {"post_isr": post_isr, "variance": temporal + pattern, "saturated": clipped, "level": level}
 
     def take_image(self, kind, seconds, f, g, counts, parent):
         env, m = self.env, self.m
