@@ -44,7 +44,7 @@ for fidelity in $FIDELITIES; do
         roi-statistics) workload=latiss-roi-statistics; n=${TRIALS:-1000} ;;
         *) echo "unknown fidelity $fidelity" >&2; exit 2 ;;
     esac
-    : >"$tmp/o_in"; : >"$tmp/s_in"; : >"$tmp/o_whole"; : >"$tmp/s_whole"; : >"$tmp/loads"
+    : >"$tmp/o_in"; : >"$tmp/s_in"; : >"$tmp/o_whole"; : >"$tmp/s_whole"; : >"$tmp/loads"; : >"$tmp/pairs"
     echo "== $fidelity: $n trials per run, $ROUNDS interleaved rounds, one thread"
     for round in $(seq 1 "$ROUNDS"); do
         /usr/bin/time -f "%U %S" -o "$tmp/time" "$OBSIM" bench study --workload "$workload" --rounds 1 --trials "$n" --threads 1 --json >"$tmp/obsim.json"
@@ -57,14 +57,17 @@ for fidelity in $FIDELITIES; do
         s_whole=$(awk '{print $1 + $2}' "$tmp/time")
         load=$(uptime | sed 's/.*load average: //; s/,.*//')
         echo "$load" >>"$tmp/loads"
-        awk -v n="$n" -v o="$o_cpu" -v s="$s_cpu" -v ow="$o_whole" -v sw="$s_whole" 'BEGIN {print n/o >> "'"$tmp/o_in"'"; print n/s >> "'"$tmp/s_in"'"; print n/ow >> "'"$tmp/o_whole"'"; print n/sw >> "'"$tmp/s_whole"'"}'
+        awk -v n="$n" -v o="$o_cpu" -v s="$s_cpu" -v ow="$o_whole" -v sw="$s_whole" 'BEGIN {print n/o >> "'"$tmp/o_in"'"; print n/s >> "'"$tmp/s_in"'"; print n/ow >> "'"$tmp/o_whole"'"; print n/sw >> "'"$tmp/s_whole"'"; print s/o >> "'"$tmp/pairs"'"}'
         printf '  round %d: obsim %.3f CPU-s in-process (%.3f whole), simpy %.3f (%.3f); load %s; mean duration obsim %s, simpy %.2f s\n' \
             "$round" "$o_cpu" "$o_whole" "$s_cpu" "$s_whole" "$load" "$("$PY" -c "print(round(float.fromhex('$o_sum'), 2))")" "$s_mean"
     done
     oi=$(median <"$tmp/o_in"); si=$(median <"$tmp/s_in"); ow=$(median <"$tmp/o_whole"); sw=$(median <"$tmp/s_whole")
     loads=$(sort -g "$tmp/loads" | awk 'NR==1 {lo=$1} {hi=$1} END {print lo "-" hi}')
-    awk -v f="$fidelity" -v oi="$oi" -v si="$si" -v ow="$ow" -v sw="$sw" -v l="$loads" 'BEGIN {
-        printf "%s in-process:    obsim %8.1f trials/CPU-s, simpy %7.1f trials/CPU-s, ratio %.2fx (medians; 1-min load %s)\n", f, oi, si, oi / si, l
+    # Each round's own ratio as well: a load that changes between rounds moves both runs of a round alike.
+    pairs=$(sort -g "$tmp/pairs" | awk 'NR==1 {lo=$1} {hi=$1} END {printf "%.2f-%.2f", lo, hi}')
+    pm=$(median <"$tmp/pairs")
+    awk -v f="$fidelity" -v oi="$oi" -v si="$si" -v ow="$ow" -v sw="$sw" -v l="$loads" -v pr="$pairs" -v pm="$pm" 'BEGIN {
+        printf "%s in-process:    obsim %8.1f trials/CPU-s, simpy %7.1f trials/CPU-s, ratio %.2fx (medians; per-round ratios %s, median %.2f; 1-min load %s)\n", f, oi, si, oi / si, pr, pm, l
         printf "%s whole process: obsim %8.1f trials/CPU-s, simpy %7.1f trials/CPU-s, ratio %.2fx\n", f, ow, sw, ow / sw }'
 done
 echo "load after: $(uptime | sed 's/.*load average/load average/')"
