@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Checks the SimPy model (tools/latiss_weekly_simpy.py) against Obsim on Scenarios/latiss-weekly.yaml:
-#   1. step sequence: the step names of an Obsim trial (`obsim trace`, its `# steps` section) against a
-#      SimPy trial with the same outcome and number of contingencies, for a plain trial and for one with
-#      the misalignment contingency (restart); the diff must be empty;
+#   1. step sequence: the lanes and names of the steps of an Obsim trial (`obsim trace`, its `# steps`
+#      section) against a SimPy trial with the same outcome and number of contingencies, for the first
+#      trial of each outcome in Obsim's trials.csv (completed, completed after the misalignment
+#      contingency's restart, each abort's cause); every diff must be empty (exit status 1 otherwise);
 #   2. per-trial durations at `timing` and at `roi-statistics`: two-sample KS test and means ± standard
 #      errors of Obsim's trials.csv against the SimPy trials, TRIALS of each.
 #
@@ -33,8 +34,9 @@ for fidelity in timing roi-statistics; do
     sed -e "s/^  detector: .*/  detector: $fidelity/" -e '/^  sensitivity:/d' "$scenario" >"$copy"
     "$OBSIM" run "$copy" --trials "$TRIALS" --threads 1 --out "$tmp/obsim-$fidelity" >/dev/null 2>&1
     if [ "$fidelity" = timing ]; then
-        restarted=$(awk -F, 'NR > 1 && $3 == "completed_after_restart" {print $1; exit}' "$tmp/obsim-timing/trials.csv")
-        for trial in 0 $restarted; do
+        # The first trial of each outcome (completed, after a restart, each abort's cause).
+        firsts=$(awk -F, 'NR > 1 && !seen[$3]++ {print $1}' "$tmp/obsim-timing/trials.csv")
+        for trial in $firsts; do
             "$OBSIM" trace "$copy" --trial "$trial" >"$tmp/trace-$trial.txt"
             echo "== step sequence, Obsim trial $trial"
             "$PY" tools/latiss_weekly_simpy.py --scenario "$copy" --steps-check "$tmp/trace-$trial.txt" || status=1
