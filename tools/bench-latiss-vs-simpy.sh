@@ -15,6 +15,8 @@
 # counts (2000 at timing, 1000 at roi-statistics); SIMPY_VENV to ~/.cache/obsim-simpy-venv, created with
 # simpy 4.1.2, numpy, scipy and PyYAML when missing. FIDELITIES="timing roi-statistics" selects.
 set -euo pipefail
+# A relative OBSIM is the caller's, not the repository root's.
+case ${OBSIM:-} in ""|/*) ;; *) OBSIM="$PWD/$OBSIM" ;; esac
 cd "$(dirname "$0")/.."
 OBSIM=${OBSIM:-.build/release/obsim}
 ROUNDS=${ROUNDS:-5}

@@ -722,12 +722,9 @@ class Trial:
             if self.triggered is not None:
                 self.end(i)
                 return False
-            if r is not None:
-                if kind == "FLAT":
-                    if r["level"] > limits["flat_limit"]:
-                        self.flat_limit_reports += 1
-                elif abs(r["level"]) > limits["bias_dark_limit"]:
-                    pass    # Obsim only notes an ISR report in the trace
+            # The operator's post-ISR check; a BIAS or DARK over its limit is only a note in Obsim's trace.
+            if r is not None and kind == "FLAT" and r["level"] > limits["flat_limit"]:
+                self.flat_limit_reports += 1
         yield from self.wait_for_ingestion(i)
         self.end(i)
         return True
@@ -740,12 +737,12 @@ class Trial:
             yield from self.set_instrument(f, g, top)
         a = dict(a, f=f, g=g)
         jobs = []
-        plan = [("BIAS", [0.0] * a["bias_count"], a["bias_discards"], True)]
+        plan = [("BIAS", [0.0] * a["bias_count"], a["bias_discards"])]
         if a["darks"]:
-            plan.append(("DARK", a["dark_times"], a["dark_discards"], True))
+            plan.append(("DARK", a["dark_times"], a["dark_discards"]))
         if a["flats"]:
-            plan.append(("FLAT", a["flat_times"], a["flat_discards"], True))
-        for kind, times, discards, _ in plan:
+            plan.append(("FLAT", a["flat_times"], a["flat_discards"]))
+        for kind, times, discards in plan:
             ok = yield from self.image_type(a, kind, times, discards, top)
             if not ok:
                 self.end(top)

@@ -12,6 +12,8 @@
 # The scenario is copied into a temporary folder with study.detector set to each fidelity and without
 # study.sensitivity (which `obsim run` would run as well); the copies find the repository's Sequences/.
 set -euo pipefail
+# A relative OBSIM is the caller's, not the repository root's.
+case ${OBSIM:-} in ""|/*) ;; *) OBSIM="$PWD/$OBSIM" ;; esac
 cd "$(dirname "$0")/.."
 OBSIM=${OBSIM:-.build/release/obsim}
 TRIALS=${TRIALS:-2000}
