@@ -184,7 +184,9 @@ def load_scenario(path):
     for name in sc["run"]:
         with open(find_sequence(folder, name)) as fh:
             seq = yaml.safe_load(fh)      # JSON is YAML
-        blocks.append({"id": name, "step": f"{name} {seq['name']}", "actions": [load_action(s) for s in seq["scripts"]]})
+        # A block is known by its `program` (BLOCK-295-today.json is BLOCK-295), as Obsim's SequenceFile.id.
+        block_id = seq.get("program", name)
+        blocks.append({"id": block_id, "step": f"{block_id} {seq['name']}", "actions": [load_action(s) for s in seq["scripts"]]})
     contingencies = []
     for c in sc.get("contingencies", []) or []:
         when = dict(c.get("when", {}) or {})
@@ -198,19 +200,36 @@ def load_scenario(path):
             "actions": [load_action(s) for s in c.get("scripts", []) or []],
             "max_restarts": int(c.get("max_restarts", 2)), "on_restart_limit": list(c.get("on_restart_limit", []) or []),
         })
-    instrument = dict(sc.get("instrument", {}) or {})
+    # Scenario instrument keys nest (`detector: {roi_size: 64}`); Obsim names them by dotted path.
+    instrument = {}
+    def flatten(d, prefix=""):
+        for k, v in d.items():
+            if isinstance(v, dict):
+                flatten(v, prefix + k + ".")
+            else:
+                instrument[prefix + k] = v
+    flatten(sc.get("instrument", {}) or {})
     timing = {k: instrument.get(k, v) for k, v in TIMING_DEFAULTS.items()}
     timing = {k: (v if isinstance(v, bool) else parse_quantity(v)) for k, v in timing.items()}
     faults = dict(FAULT_DEFAULTS)
     for k, v in (sc.get("faults", {}) or {}).items():
         faults[k] = float(v["probability"] if isinstance(v, dict) else v)
     params = dict(PROCEDURE_DEFAULTS)
-    params.update({k: (parse_quantity(v) if k != "nights_since_home" else int(v)) for k, v in (sc.get("parameters", {}) or {}).items()})
+    for k, v in (sc.get("parameters", {}) or {}).items():
+        if k not in PROCEDURE_DEFAULTS:
+            raise ValueError(f"parameter {k} is not in this model (a one-week run: {', '.join(PROCEDURE_DEFAULTS)})")
+        params[k] = int(v) if k == "nights_since_home" else parse_quantity(v)
+    unmodelled = [k for k in instrument if k not in TIMING_DEFAULTS and k not in FLUX_SPREAD_DEFAULTS
+                  and k not in ("preset", "detector.roi_size", "filter_wheel", "grating_wheel")]
+    if unmodelled:
+        raise ValueError(f"instrument keys not in this model: {', '.join(unmodelled)}")
     study = sc.get("study", {}) or {}
     return {
         "name": sc["name"], "blocks": blocks, "contingencies": contingencies, "timing": timing, "faults": faults,
         "flux": {k: float(instrument.get(k, v)) for k, v in FLUX_SPREAD_DEFAULTS.items()},
         "roi": int(instrument.get("detector.roi_size", 256)), "params": params,
+        "filter_wheel": list(instrument.get("filter_wheel", FILTER_WHEEL)),
+        "grating_wheel": list(instrument.get("grating_wheel", GRATING_WHEEL)),
         "trials": int(study.get("trials", 1000)), "seed": int(study.get("seed", 0)),
         "fidelity": study.get("detector", "timing"),
         "deadline": parse_quantity(study["deadline"]) if "deadline" in study else None,
@@ -319,9 +338,9 @@ class Trial:
         # Devices that Obsim guards with a Resource: one move at a time each.
         self.mount_res, self.dome_res, self.lamp_res = simpy.Resource(env, 1), simpy.Resource(env, 1), simpy.Resource(env, 1)
         self.wheels = {
-            "filter": {"name": "LATISS filter wheel", "slots": FILTER_WHEEL, "pos": PARKED["filter"], "jammed": False,
+            "filter": {"name": "LATISS filter wheel", "slots": sc["filter_wheel"], "pos": PARKED["filter"], "jammed": False,
                        "res": simpy.Resource(env, 1)},
-            "grating": {"name": "LATISS grating wheel", "slots": GRATING_WHEEL, "pos": PARKED["grating"], "jammed": False,
+            "grating": {"name": "LATISS grating wheel", "slots": sc["grating_wheel"], "pos": PARKED["grating"], "jammed": False,
                         "res": simpy.Resource(env, 1)},
         }
         self.mount_az, self.mount_el = PARKED["mount_az"], PARKED["mount_el"]
