@@ -14,6 +14,8 @@
 # OBSIM defaults to .build/release/obsim (not built here); TRIALS defaults to `obsim bench study`'s own
 # counts (2000 at timing, 1000 at roi-statistics); SIMPY_VENV to ~/.cache/obsim-simpy-venv, created with
 # simpy 4.1.2, numpy, scipy and PyYAML when missing. FIDELITIES="timing roi-statistics" selects.
+# SIMPY_ARGS=--lean times the SimPy model as a user tuning it would write it (one wait per image, no device
+# resources; the same trials).
 set -euo pipefail
 # A relative OBSIM is the caller's, not the repository root's.
 case ${OBSIM:-} in ""|/*) ;; *) OBSIM="$PWD/$OBSIM" ;; esac
@@ -22,6 +24,7 @@ OBSIM=${OBSIM:-.build/release/obsim}
 ROUNDS=${ROUNDS:-5}
 TRIALS=${TRIALS:-}
 FIDELITIES=${FIDELITIES:-timing roi-statistics}
+SIMPY_ARGS=${SIMPY_ARGS:-}
 VENV=${SIMPY_VENV:-$HOME/.cache/obsim-simpy-venv}
 if [ ! -x "$OBSIM" ]; then
     echo "bench-latiss-vs-simpy: no Obsim binary at '$OBSIM' (swift build -c release, or OBSIM=PATH)" >&2
@@ -38,7 +41,7 @@ trap 'rm -rf "$tmp"' EXIT
 field() { grep -o "\"$1\": [^,}]*" | head -1 | sed 's/.*: //; s/"//g'; }
 median() { sort -g | awk '{v[NR]=$1} END {print (NR%2 ? v[(NR+1)/2] : (v[NR/2]+v[NR/2+1])/2)}'; }
 
-echo "obsim: $OBSIM ($("$OBSIM" --version 2>/dev/null || echo '?')); simpy $("$PY" -c 'import simpy; print(simpy.__version__)'), $("$PY" --version)"
+echo "obsim: $OBSIM ($("$OBSIM" --version 2>/dev/null || echo '?')); simpy $("$PY" -c 'import simpy; print(simpy.__version__)'), $("$PY" --version)${SIMPY_ARGS:+, model $SIMPY_ARGS}"
 echo "load before: $(uptime | sed 's/.*load average/load average/')"
 for fidelity in $FIDELITIES; do
     case $fidelity in
@@ -53,7 +56,7 @@ for fidelity in $FIDELITIES; do
         o_cpu=$(head -1 "$tmp/obsim.json" | field cpu_s)
         o_sum=$(head -1 "$tmp/obsim.json" | field checksum_hex)
         o_whole=$(awk '{print $1 + $2}' "$tmp/time")
-        /usr/bin/time -f "%U %S" -o "$tmp/time" "$PY" tools/latiss_weekly_simpy.py --fidelity "$fidelity" --trials "$n" --bench >"$tmp/simpy.json"
+        /usr/bin/time -f "%U %S" -o "$tmp/time" "$PY" tools/latiss_weekly_simpy.py --fidelity "$fidelity" --trials "$n" --bench $SIMPY_ARGS >"$tmp/simpy.json"
         s_cpu=$(field cpu_s <"$tmp/simpy.json")
         s_mean=$(field mean_duration_s <"$tmp/simpy.json")
         s_whole=$(awk '{print $1 + $2}' "$tmp/time")

@@ -16,6 +16,7 @@ scenario does not restate them. Random numbers come from one numpy Generator per
 """
 
 import argparse
+import contextlib
 import json
 import math
 import os
@@ -272,9 +273,10 @@ class WheelJam(Exception):
 class Model:
     """What every trial shares: the scenario's settings and the detector constants derived from them."""
 
-    def __init__(self, sc, fidelity):
+    def __init__(self, sc, fidelity, lean=False):
         self.sc = sc
         self.fidelity = fidelity
+        self.lean = lean
         t = sc["timing"]
         self.readout = t["timing.readout"]
         self.overhead = self.gamma_params(t["timing.image_overhead"], t["timing.image_overhead_sd"])
@@ -366,6 +368,11 @@ class Trial:
         self.ptc = {}
         self.any_aborted = False
         self.aborted_steps = set()
+
+    def hold(self, resource):
+        """A device's resource request; with --lean none: only one process ever uses each device, so the
+        request never waits and a user who knows that may leave the resources out."""
+        return contextlib.nullcontext() if self.m.lean else resource.request()
 
     # steps --------------------------------------------------------------------------------------------
     def begin(self, name, lane, parent):
@@ -471,8 +478,9 @@ class Trial:
     def lamp_ignition(self, parent):
         env, rng = self.env, self.rng
         i = self.begin("ATWhiteLight lamp ignition", "lamp", parent)
-        with self.lamp_res.request() as req:
-            yield req
+        with self.hold(self.lamp_res) as req:
+            if req is not None:
+                yield req
             self.lamp_enabled()
             state = self.lamp_state()
             if state == "on":
@@ -498,8 +506,9 @@ class Trial:
         env = self.env
         top = self.begin("power_off_atcalsys", "lamp", parent)
         i = self.begin("ATWhiteLight lamp off", "lamp", top)
-        with self.lamp_res.request() as req:
-            yield req
+        with self.hold(self.lamp_res) as req:
+            if req is not None:
+                yield req
             self.lamp_enabled()
             if self.lamp_state() == "on":
                 if env.now < self.lamp_on_since + LAMP["warmup"]:
@@ -524,8 +533,9 @@ class Trial:
         self.require_enabled(ATCS_GROUP)
         top = self.begin("prepare_for/flat", "mount", parent)
         i = self.begin(f"ATMount slew to az {FLAT_MOUNT_AZ!r} el {FLAT_MOUNT_EL!r}", "mount", top)
-        with self.mount_res.request() as req:
-            yield req
+        with self.hold(self.mount_res) as req:
+            if req is not None:
+                yield req
             lo, hi = MOUNT["az_limits"]
             base = normalized(FLAT_MOUNT_AZ)
             best = None
@@ -547,8 +557,9 @@ class Trial:
     def dome_move(self, target, parent):
         env, rng = self.env, self.rng
         i = self.begin(f"ATDome to az {target!r}", "dome", parent)
-        with self.dome_res.request() as req:
-            yield req
+        with self.hold(self.dome_res) as req:
+            if req is not None:
+                yield req
             delta = shortest_delta(self.dome_believed, target)
             t = move_seconds(delta, DOME["v"], DOME["a"])
             if t > 0:
@@ -565,8 +576,9 @@ class Trial:
         env = self.env
         self.require_enabled(["ATDome"])
         i = self.begin("home_dome", "dome", parent)
-        with self.dome_res.request() as req:
-            yield req
+        with self.hold(self.dome_res) as req:
+            if req is not None:
+                yield req
             approach = DOME["home_az"] - DOME["overshoot"]
             fast = move_seconds(shortest_delta(self.dome_believed, approach), DOME["v"], DOME["a"])
             fast = fast + DOME["settle"] if fast > 0 else 0.0
@@ -585,8 +597,9 @@ class Trial:
         caller can wait for both wheels before handling it (Simulation.inParallel)."""
         env = self.env
         i = self.begin(f"{wheel['name']} to {goal}", "wheels", parent)
-        with wheel["res"].request() as req:
-            yield req
+        with self.hold(wheel["res"]) as req:
+            if req is not None:
+                yield req
             if wheel["jammed"]:
                 self.end(i)
                 return WheelJam()
@@ -624,8 +637,9 @@ class Trial:
                 raise Abort("wheel_jam")
             for w in (self.wheels["filter"], self.wheels["grating"]):
                 i = self.begin(f"{w['name']} recover", "wheels", parent)
-                with w["res"].request() as req:
-                    yield req
+                with self.hold(w["res"]) as req:
+                    if req is not None:
+                        yield req
                     if w["jammed"]:
                         yield env.timeout(WHEEL["recover"])
                         w["jammed"] = False
@@ -682,17 +696,28 @@ class Trial:
                 watcher = k
                 break
         overhead = draw(self.rng, m.overhead)
-        i = self.begin("image overhead", "LATISS", parent)
-        if overhead > 0:
-            yield env.timeout(overhead)
-        self.end(i)
-        if seconds > 0:
-            i = self.begin("exposure", "LATISS", parent)
-            yield env.timeout(seconds)
+        if not m.lean:
+            i = self.begin("image overhead", "LATISS", parent)
+            if overhead > 0:
+                yield env.timeout(overhead)
             self.end(i)
-        i = self.begin("readout", "LATISS", parent)
-        yield env.timeout(start + seconds + m.readout + overhead - env.now)
-        self.end(i)
+            if seconds > 0:
+                i = self.begin("exposure", "LATISS", parent)
+                yield env.timeout(seconds)
+                self.end(i)
+            i = self.begin("readout", "LATISS", parent)
+            yield env.timeout(start + seconds + m.readout + overhead - env.now)
+            self.end(i)
+        else:
+            # The camera's three steps from one wait: their boundaries are known when the image starts.
+            t1 = start + max(0.0, overhead)
+            self.steps.append(["image overhead", "LATISS", start, t1, parent])
+            if seconds > 0:
+                self.steps.append(["exposure", "LATISS", t1, t1 + seconds, parent])
+                t1 += seconds
+            end = start + seconds + m.readout + overhead
+            self.steps.append(["readout", "LATISS", t1, end, parent])
+            yield env.timeout(end - start)
         if watcher is None and m.fidelity == "timing":
             return None
         r = self.expose(seconds, rate)
@@ -959,8 +984,8 @@ class Study:
         return out
 
 
-def run_study(sc, fidelity, trials, seed, first=0):
-    model = Model(sc, fidelity)
+def run_study(sc, fidelity, trials, seed, first=0, lean=False):
+    model = Model(sc, fidelity, lean)
     study = Study()
     for t in range(first, first + trials):
         trial = Trial(model, np.random.default_rng([seed, t]))
@@ -1030,7 +1055,7 @@ def obsim_trace_steps(path):
     return names, outcome
 
 
-def steps_check(sc, trace_path, seed):
+def steps_check(sc, trace_path, seed, lean=False):
     """Diffs the steps (lane and name) of an Obsim trace trial against a SimPy trial with the same outcome and the
     same number of contingencies (the draws differ, so the same trial index need not take the same path)."""
     import difflib
@@ -1040,7 +1065,7 @@ def steps_check(sc, trace_path, seed):
     target_contingencies = sum(1 for lane, name in steps if lane == "operator" and name in responses)
     # An abort's place (a shutter stuck opening or closing) shows in the trial's length: among trials with
     # the same outcome and contingencies, the first of the same length, else the first of any length.
-    model = Model(sc, "timing")
+    model = Model(sc, "timing", lean)
     fallback = None
     for t in range(20_000):
         trial = Trial(model, np.random.default_rng([seed, t]))
@@ -1077,6 +1102,9 @@ def main():
     ap.add_argument("--check", metavar="OBSIM_TRIALS_CSV", help="compare the durations with an Obsim trials.csv")
     ap.add_argument("--steps-check", metavar="OBSIM_TRACE", help="diff one trial's step names with an `obsim trace` output")
     ap.add_argument("--print-steps", type=int, metavar="TRIAL", help="print the steps of one trial")
+    ap.add_argument("--lean", action="store_true",
+                    help="one wait per image (its three steps recorded from known times) and no device resources: "
+                         "what a user tuning the SimPy model would write; the same draws in the same order")
     ap.add_argument("--bench", action="store_true",
                     help="print one JSON line: CPU seconds (getrusage) of the trials and their statistics, "
                          "scenario loading and interpreter start-up excluded")
@@ -1090,9 +1118,9 @@ def main():
     seed = sc["seed"] if args.seed is None else args.seed
 
     if args.steps_check:
-        sys.exit(0 if steps_check(sc, args.steps_check, seed) else 1)
+        sys.exit(0 if steps_check(sc, args.steps_check, seed, args.lean) else 1)
     if args.print_steps is not None:
-        trial = Trial(Model(sc, fidelity), np.random.default_rng([seed, args.print_steps]))
+        trial = Trial(Model(sc, fidelity, args.lean), np.random.default_rng([seed, args.print_steps]))
         trial.run()
         print(f"# simpy trial {args.print_steps}: {trial.outcome}, {trial.end_time} s")
         for name, lane, start, end, parent in trial.steps:
@@ -1100,11 +1128,11 @@ def main():
         return
 
     cpu0 = cpu_seconds()
-    study = run_study(sc, fidelity, trials, seed)
+    study = run_study(sc, fidelity, trials, seed, lean=args.lean)
     summary = study.summary(sc["deadline"])
     cpu = cpu_seconds() - cpu0
     if args.bench:
-        print(json.dumps({"model": "simpy", "fidelity": fidelity, "trials": trials, "cpu_s": cpu,
+        print(json.dumps({"model": "simpy-lean" if args.lean else "simpy", "fidelity": fidelity, "trials": trials, "cpu_s": cpu,
                           "trials_per_cpu_s": trials / cpu, "mean_duration_s": summary["duration_s"]["mean"]}))
     if args.csv:
         with open(args.csv, "w") as fh:
