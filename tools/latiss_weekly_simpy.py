@@ -9,10 +9,13 @@ flat screen, detector) are Obsim's code defaults, each with the Swift file it co
 scenario does not restate them. Random numbers come from one numpy Generator per trial, seeded by
 (seed, trial); Obsim keys its own named streams, so the two agree in distribution, not draw for draw.
 
-    python3 tools/latiss_weekly_simpy.py --fidelity timing --trials 2000 --csv /tmp/simpy-timing.csv
-    python3 tools/latiss_weekly_simpy.py --fidelity timing --trials 2000 --check OBSIM/trials.csv
-    python3 tools/latiss_weekly_simpy.py --steps-check TRACE.txt       # an `obsim trace` output
-    python3 tools/latiss_weekly_simpy.py --fidelity roi-statistics --trials 1000 --bench
+With a Python that has simpy 4.1.2, numpy, scipy and PyYAML (tools/bench-latiss-vs-simpy.sh makes one in
+~/.cache/obsim-simpy-venv):
+
+    python tools/latiss_weekly_simpy.py --fidelity timing --trials 2000 --csv simpy-timing.csv
+    python tools/latiss_weekly_simpy.py --fidelity timing --trials 2000 --check OBSIM_REPORT/trials.csv
+    python tools/latiss_weekly_simpy.py --steps-check TRACE.txt       # an `obsim trace` output
+    python tools/latiss_weekly_simpy.py --fidelity roi-statistics --trials 1000 --bench [--lean]
 """
 
 import argparse
