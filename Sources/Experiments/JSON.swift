@@ -31,8 +31,10 @@ public indirect enum JSONValue: Sendable, Equatable {
         switch self {
         case .null: out.append(contentsOf: "null".utf8)
         case .bool(let b): out.append(contentsOf: (b ? "true" : "false").utf8)
-        case .int(let i): out.append(contentsOf: String(i).utf8)
-        case .uint(let u): out.append(contentsOf: String(u).utf8)
+        case .int(let i):
+            if i < 0 { out.append(UInt8(ascii: "-")) }
+            Self.decimal(i.magnitude, into: &out)
+        case .uint(let u): Self.decimal(u, into: &out)
         case .double(let d): out.append(contentsOf: (d.isFinite ? d.description : "null").utf8)
         case .string(let s): Self.quote(s, into: &out)
         case .array(let items):
@@ -67,6 +69,20 @@ public indirect enum JSONValue: Sendable, Equatable {
             }
             Self.pad(&out, indent)
             out.append(UInt8(ascii: "}"))
+        }
+    }
+
+    /// The digits `String(u)` spells, without the String: a state file's bucket tables are ~10⁵ integers.
+    static func decimal(_ u: UInt64, into out: inout [UInt8]) {
+        if u < 10 { out.append(UInt8(ascii: "0") &+ UInt8(u)); return }
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 20) { digits in
+            var n = u, i = 20
+            while n > 0 {
+                i -= 1
+                digits[i] = UInt8(ascii: "0") &+ UInt8(n % 10)
+                n /= 10
+            }
+            out.append(contentsOf: UnsafeBufferPointer(rebasing: digits[i..<20]))
         }
     }
 

@@ -26,6 +26,17 @@ import Testing
         #expect(v.bytes() == Array(v.text().utf8))
     }
 
+    /// Integers are spelled digit by digit without a String; they must be exactly `String(i)`'s digits.
+    @Test func integersAreWrittenAsStringSpellsThem() {
+        var ints: [Int64] = [0, 1, -1, 9, 10, -10, 99, 100, 12_345, -987_654_321, .max, .min, .max - 1, .min + 1]
+        var uints: [UInt64] = [0, 5, 10, 1_000_000, .max, .max - 9, UInt64(Int64.max) + 1]
+        var p: UInt64 = 1
+        for _ in 0..<19 { ints += [Int64(p), Int64(p) - 1, -Int64(p)]; uints += [p, p - 1, p + 1]; p *= 10 }
+        uints.append(p)
+        for i in ints { #expect(JSONValue.int(i).text() == String(i) + "\n") }
+        for u in uints { #expect(JSONValue.uint(u).text() == String(u) + "\n") }
+    }
+
     @Test func stringsAreEscapedAndRoundTrip() throws {
         let tricky = "a \"quoted\" \\ path\nnew\tline\r\u{1}\u{1F} − Sun −12° › ñ 😀"
         let text = JSONValue.object([tricky: .string(tricky)]).text()
