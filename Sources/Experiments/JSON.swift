@@ -59,13 +59,14 @@ public indirect enum JSONValue: Sendable, Equatable {
         case .object(let fields):
             if fields.isEmpty { out.append(contentsOf: "{}".utf8); return }
             out.append(contentsOf: "{\n".utf8)
-            let keys = fields.keys.sorted()
-            for (i, k) in keys.enumerated() {
+            // Sorted as pairs: looking each sorted key up again hashed every key of every object.
+            let entries = fields.sorted { $0.key < $1.key }
+            for (i, entry) in entries.enumerated() {
                 Self.pad(&out, indent + 1)
-                Self.quote(k, into: &out)
+                Self.quote(entry.key, into: &out)
                 out.append(UInt8(ascii: ":")); out.append(UInt8(ascii: " "))
-                fields[k]!.write(into: &out, indent: indent + 1)
-                out.append(contentsOf: (i + 1 < keys.count ? ",\n" : "\n").utf8)
+                entry.value.write(into: &out, indent: indent + 1)
+                out.append(contentsOf: (i + 1 < entries.count ? ",\n" : "\n").utf8)
             }
             Self.pad(&out, indent)
             out.append(UInt8(ascii: "}"))
@@ -86,8 +87,15 @@ public indirect enum JSONValue: Sendable, Equatable {
         }
     }
 
+    private static let spaces = [UInt8](repeating: UInt8(ascii: " "), count: 32)
+
     static func pad(_ out: inout [UInt8], _ indent: Int) {
-        for _ in 0..<(2 * indent) { out.append(UInt8(ascii: " ")) }
+        var n = 2 * indent
+        while n > 0 {
+            let k = min(n, spaces.count)
+            out.append(contentsOf: spaces[0..<k])
+            n -= k
+        }
     }
 
     var isScalar: Bool {
@@ -100,18 +108,26 @@ public indirect enum JSONValue: Sendable, Equatable {
     /// Appends `s` quoted, escaping on the UTF-8 bytes (every byte of a multi-byte scalar is ≥ 0x80).
     static func quote(_ s: String, into out: inout [UInt8]) {
         out.append(UInt8(ascii: "\""))
-        for b in s.utf8 {
-            switch b {
-            case UInt8(ascii: "\""): out.append(contentsOf: "\\\"".utf8)
-            case UInt8(ascii: "\\"): out.append(contentsOf: "\\\\".utf8)
-            case UInt8(ascii: "\n"): out.append(contentsOf: "\\n".utf8)
-            case UInt8(ascii: "\r"): out.append(contentsOf: "\\r".utf8)
-            case UInt8(ascii: "\t"): out.append(contentsOf: "\\t".utf8)
-            case 0..<0x20:
-                let hex = Array("0123456789abcdef".utf8)
-                out.append(contentsOf: "\\u00".utf8)
-                out.append(hex[Int(b >> 4)]); out.append(hex[Int(b & 15)])
-            default: out.append(b) // UTF-8 bytes ≥ 0x20 are copied as they are, multi-byte scalars included
+        var s = s
+        s.withUTF8 { bytes in
+            // Nearly every key and value needs no escape: copied in one piece, not byte by byte.
+            guard bytes.contains(where: { $0 < 0x20 || $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\\") }) else {
+                out.append(contentsOf: bytes)
+                return
+            }
+            for b in bytes {
+                switch b {
+                case UInt8(ascii: "\""): out.append(contentsOf: "\\\"".utf8)
+                case UInt8(ascii: "\\"): out.append(contentsOf: "\\\\".utf8)
+                case UInt8(ascii: "\n"): out.append(contentsOf: "\\n".utf8)
+                case UInt8(ascii: "\r"): out.append(contentsOf: "\\r".utf8)
+                case UInt8(ascii: "\t"): out.append(contentsOf: "\\t".utf8)
+                case 0..<0x20:
+                    let hex = Array("0123456789abcdef".utf8)
+                    out.append(contentsOf: "\\u00".utf8)
+                    out.append(hex[Int(b >> 4)]); out.append(hex[Int(b & 15)])
+                default: out.append(b) // UTF-8 bytes ≥ 0x20 are copied as they are, multi-byte scalars included
+                }
             }
         }
         out.append(UInt8(ascii: "\""))
