@@ -45,4 +45,25 @@ import Testing
         #expect(parsed == [tricky: tricky])
         #expect(JSONValue.string("plain").text() == "\"plain\"\n")
     }
+
+    /// Each character that must be escaped, alone in an otherwise plain string: a string is copied in one
+    /// piece only when it holds none of them.
+    @Test func aSingleEscapableCharacterIsStillEscaped() {
+        let cases: [(String, String)] = [("a\"b", #"a\"b"#), ("a\\b", #"a\\b"#), ("a\nb", #"a\nb"#), ("a\rb", #"a\rb"#),
+                                         ("a\tb", #"a\tb"#), ("a\u{0}b", #"a\u0000b"#), ("a\u{1F}b", #"a\u001fb"#),
+                                         ("a\u{7F}b", "a\u{7F}b"), ("−12° ›", "−12° ›")]
+        for (raw, escaped) in cases {
+            #expect(JSONValue.string(raw).text() == "\"" + escaped + "\"\n", "\(Array(raw.utf8))")
+        }
+    }
+
+    /// Indentation is two spaces per level at any depth, past the length of the writer's run of spaces too.
+    @Test func deepNestingIsIndentedTwoSpacesPerLevel() {
+        var v = JSONValue.int(1)
+        for _ in 0..<40 { v = .array([v, .array([])]) }
+        let lines = v.text().split(separator: "\n")
+        for (depth, line) in lines.prefix(41).enumerated() {
+            #expect(line.prefix { $0 == " " }.count == 2 * depth, "line \(depth): \(line)")
+        }
+    }
 }
