@@ -7,15 +7,65 @@ public enum StepPath {
     public static let separator = " › "
 
     public static func join(_ names: [String]) -> String { names.joined(separator: separator) }
-    public static func components(_ path: String) -> [String] { path.components(separatedBy: separator) }
+    public static func components(_ path: String) -> [String] {
+        guard let cuts = separatorOffsets(path) else { return path.components(separatedBy: separator) }
+        let bytes = Array(path.utf8)
+        var pieces: [String] = []
+        pieces.reserveCapacity(cuts.count + 1)
+        var start = 0
+        for cut in cuts {
+            pieces.append(String(decoding: bytes[start..<cut], as: UTF8.self))
+            start = cut + separatorUTF8.count
+        }
+        pieces.append(String(decoding: bytes[start...], as: UTF8.self))
+        return pieces
+    }
     /// The step's own name (the last component).
-    public static func name(_ path: String) -> String { components(path).last ?? path }
+    public static func name(_ path: String) -> String {
+        guard let cuts = separatorOffsets(path) else { return components(path).last ?? path }
+        guard let last = cuts.last else { return path }
+        return String(decoding: path.utf8.dropFirst(last + separatorUTF8.count), as: UTF8.self)
+    }
     /// The enclosing step's path, nil for a top-level step.
     public static func parent(_ path: String) -> String? {
-        let c = components(path)
-        return c.count > 1 ? join(Array(c.dropLast())) : nil
+        guard let cuts = separatorOffsets(path) else {
+            let c = components(path)
+            return c.count > 1 ? join(Array(c.dropLast())) : nil
+        }
+        guard let last = cuts.last else { return nil }
+        return String(decoding: path.utf8.prefix(last), as: UTF8.self)
     }
-    public static func depth(_ path: String) -> Int { components(path).count - 1 }
+    public static func depth(_ path: String) -> Int {
+        if let cuts = separatorOffsets(path) { return cuts.count }
+        return components(path).count - 1
+    }
+
+    static let separatorUTF8 = Array(separator.utf8)
+
+    /// Where the separators start (UTF-8 offsets), found on the bytes, or nil when the path holds any other
+    /// non-ASCII byte. `components(separatedBy:)` matches Characters, which a byte match equals only when no
+    /// character next to a separator can join a grapheme cluster with its space (a combining mark after it, a
+    /// prepended one before it); with ASCII names around the separators none can, and the byte scan spares
+    /// the grapheme breaking that made a year map's summary.json mostly string splitting.
+    static func separatorOffsets(_ path: String) -> [Int]? {
+        var path = path
+        let sep = separatorUTF8
+        return path.withUTF8 { b -> [Int]? in
+            var cuts: [Int] = []
+            var i = 0
+            let n = b.count
+            while i < n {
+                if b[i] == sep[0], i + sep.count <= n, (1..<sep.count).allSatisfy({ b[i + $0] == sep[$0] }) {
+                    cuts.append(i)
+                    i += sep.count
+                    continue
+                }
+                if b[i] >= 0x80 { return nil }
+                i += 1
+            }
+            return cuts
+        }
+    }
 }
 
 /// How a step's span is shared among its children (`StepLedger`).

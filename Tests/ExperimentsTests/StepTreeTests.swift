@@ -53,3 +53,31 @@ import Testing
         #expect(tree.dominant?.node.name == "warm up")
     }
 }
+
+/// `StepPath` splits on the separator's bytes when every other byte is ASCII, and must then split exactly as
+/// `components(separatedBy:)` (which matches Characters) does; any other path goes to Foundation.
+@Suite struct StepPathTests {
+    static let paths = [
+        "BLOCK-295 latiss_weekly_calibrations › make_latiss_calibrations SDSSr_65mm › take_imgtype BIAS",
+        "top", "", " › ", "a › ", " › a", "a › b › c › d", "a  ›  b", "a ›b", "a› b", "a › › b", "a ›  › b",
+        "ATMount slew to az 188.7 el 39.0", "a \r\n › b\t", "LATISS filter wheel to SDSSr_65mm › x",
+        "ñandú › b", "a › \u{301}b", "a\u{600} › b", "a › ›", "› › ›", "−12° › Sun", "a › b › ",
+    ]
+
+    @Test func splitsAsFoundationDoes() {
+        for p in Self.paths {
+            let c = p.components(separatedBy: StepPath.separator)
+            #expect(StepPath.components(p) == c, "\(Array(p.utf8))")
+            #expect(StepPath.name(p) == (c.last ?? p), "\(Array(p.utf8))")
+            #expect(StepPath.parent(p) == (c.count > 1 ? c.dropLast().joined(separator: StepPath.separator) : nil), "\(Array(p.utf8))")
+            #expect(StepPath.depth(p) == c.count - 1, "\(Array(p.utf8))")
+        }
+    }
+
+    @Test func theByteScanIsTakenOnlyForASCIINames() {
+        #expect(StepPath.separatorOffsets("a › b › c") == [1, 7])
+        #expect(StepPath.separatorOffsets("top") == [])
+        #expect(StepPath.separatorOffsets("a › \u{301}b") == nil)
+        #expect(StepPath.separatorOffsets("ñandú › b") == nil)
+    }
+}
