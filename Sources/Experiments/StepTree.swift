@@ -8,46 +8,48 @@ public enum StepPath {
 
     public static func join(_ names: [String]) -> String { names.joined(separator: separator) }
     public static func components(_ path: String) -> [String] {
-        guard let cuts = separatorOffsets(path) else { return path.components(separatedBy: separator) }
-        let bytes = Array(path.utf8)
         var pieces: [String] = []
-        pieces.reserveCapacity(cuts.count + 1)
         var start = 0
-        for cut in cuts {
-            pieces.append(String(decoding: bytes[start..<cut], as: UTF8.self))
+        for cut in separatorOffsets(path) {
+            pieces.append(slice(path, start..<cut))
             start = cut + separatorUTF8.count
         }
-        pieces.append(String(decoding: bytes[start...], as: UTF8.self))
+        pieces.append(slice(path, start..<path.utf8.count))
         return pieces
     }
     /// The step's own name (the last component).
     public static func name(_ path: String) -> String {
-        guard let cuts = separatorOffsets(path) else { return components(path).last ?? path }
-        guard let last = cuts.last else { return path }
-        return String(decoding: path.utf8.dropFirst(last + separatorUTF8.count), as: UTF8.self)
+        slice(path, (separatorOffsets(path).last.map { $0 + separatorUTF8.count } ?? 0)..<path.utf8.count)
     }
     /// The enclosing step's path, nil for a top-level step.
-    public static func parent(_ path: String) -> String? {
-        guard let cuts = separatorOffsets(path) else {
-            let c = components(path)
-            return c.count > 1 ? join(Array(c.dropLast())) : nil
-        }
-        guard let last = cuts.last else { return nil }
-        return String(decoding: path.utf8.prefix(last), as: UTF8.self)
+    public static func parent(_ path: String) -> String? { separatorOffsets(path).last.map { slice(path, 0..<$0) } }
+    public static func depth(_ path: String) -> Int { separatorOffsets(path).count }
+
+    private static func slice(_ path: String, _ bytes: Range<Int>) -> String {
+        String(decoding: path.utf8.dropFirst(bytes.lowerBound).prefix(bytes.count), as: UTF8.self)
     }
-    public static func depth(_ path: String) -> Int {
-        if let cuts = separatorOffsets(path) { return cuts.count }
-        return components(path).count - 1
+
+    /// Where the separators start (UTF-8 offsets), left to right, as `components(separatedBy:)` cuts the path.
+    static func separatorOffsets(_ path: String) -> [Int] {
+        if let cuts = asciiSeparatorOffsets(path) { return cuts }
+        var cuts: [Int] = []
+        var offset = 0
+        for piece in path.components(separatedBy: separator).dropLast() {
+            offset += piece.utf8.count
+            cuts.append(offset)
+            offset += separatorUTF8.count
+        }
+        return cuts
     }
 
     static let separatorUTF8 = Array(separator.utf8)
 
-    /// Where the separators start (UTF-8 offsets), found on the bytes, or nil when the path holds any other
-    /// non-ASCII byte. `components(separatedBy:)` matches Characters, which a byte match equals only when no
+    /// The separators' offsets found on the bytes, or nil when the path holds any other non-ASCII byte.
+    /// `components(separatedBy:)` matches Characters, which a byte match equals only when no
     /// character next to a separator can join a grapheme cluster with its space (a combining mark after it, a
     /// prepended one before it); with ASCII names around the separators none can, and the byte scan spares
     /// the grapheme breaking that made a year map's summary.json mostly string splitting.
-    static func separatorOffsets(_ path: String) -> [Int]? {
+    static func asciiSeparatorOffsets(_ path: String) -> [Int]? {
         var path = path
         let sep = separatorUTF8
         return path.withUTF8 { b -> [Int]? in

@@ -61,7 +61,7 @@ import Testing
         "BLOCK-295 latiss_weekly_calibrations › make_latiss_calibrations SDSSr_65mm › take_imgtype BIAS",
         "top", "", " › ", "a › ", " › a", "a › b › c › d", "a  ›  b", "a ›b", "a› b", "a › › b", "a ›  › b",
         "ATMount slew to az 188.7 el 39.0", "a \r\n › b\t", "LATISS filter wheel to SDSSr_65mm › x",
-        "ñandú › b", "a › \u{301}b", "a\u{600} › b", "a › ›", "› › ›", "−12° › Sun", "a › b › ",
+        "ñandú › b", "a › \u{301}b", "a\u{600} › b", "ñ › é › z", "Sun −12° › a › b", "a › ›", "› › ›", "−12° › Sun", "a › b › ",
     ]
 
     @Test func splitsAsFoundationDoes() {
@@ -75,9 +75,9 @@ import Testing
     }
 
     @Test func theByteScanIsTakenOnlyForASCIINames() {
-        #expect(StepPath.separatorOffsets("a › b › c") == [1, 7])
-        #expect(StepPath.separatorOffsets("top") == [])
-        #expect(StepPath.separatorOffsets("a › \u{301}b") == nil)
-        #expect(StepPath.separatorOffsets("ñandú › b") == nil)
+        #expect(StepPath.asciiSeparatorOffsets("a › b › c") == [1, 7])
+        #expect(StepPath.asciiSeparatorOffsets("top") == [])
+        #expect(StepPath.asciiSeparatorOffsets("a › \u{301}b") == nil)
+        #expect(StepPath.asciiSeparatorOffsets("ñandú › b") == nil)
     }
 }
