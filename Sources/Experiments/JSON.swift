@@ -75,14 +75,13 @@ public indirect enum JSONValue: Sendable, Equatable {
 
     /// The digits `String(u)` spells, without the String: a state file's bucket tables are ~10⁵ integers.
     static func decimal(_ u: UInt64, into out: inout [UInt8]) {
-        if u < 10 { out.append(UInt8(ascii: "0") &+ UInt8(u)); return }
         withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 20) { digits in
             var n = u, i = 20
-            while n > 0 {
+            repeat {
                 i -= 1
                 digits[i] = UInt8(ascii: "0") &+ UInt8(n % 10)
                 n /= 10
-            }
+            } while n > 0
             out.append(contentsOf: UnsafeBufferPointer(rebasing: digits[i..<20]))
         }
     }
